@@ -1,0 +1,30 @@
+package signature
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+)
+
+// SignV1a returns the header entry "v1a,<base64 Ed25519 signature>" over
+// id.ts.body, as Gemini sends on per-request webhooks.
+func SignV1a(key ed25519.PrivateKey, id, ts string, body []byte) string {
+	sig := ed25519.Sign(key, Content(id, ts, body))
+	return versionV1a + entrySep + base64.StdEncoding.EncodeToString(sig)
+}
+
+// DecodeV1a decodes the signature of a v1a entry. Standard base64 is what
+// Standard Webhooks specifies; the unpadded and URL-safe alphabets are also
+// accepted because Gemini's choice is not documented. ok is false for
+// anything that is not exactly one Ed25519 signature.
+func DecodeV1a(value string, dst *[ed25519.SignatureSize]byte) bool {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if enc.EncodedLen(ed25519.SignatureSize) != len(value) {
+			continue
+		}
+		n, err := enc.Strict().Decode(dst[:], []byte(value))
+		if err == nil && n == ed25519.SignatureSize {
+			return true
+		}
+	}
+	return false
+}

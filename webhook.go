@@ -1,0 +1,261 @@
+package gemhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gemhook/gemhook/internal/signature"
+)
+
+// Defaults for ReceiverConfig's zero values.
+const (
+	DefaultTolerance    = 5 * time.Minute
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultJWKSURL is where Gemini publishes the keys that sign
+	// per-request webhook deliveries.
+	DefaultJWKSURL = "https://generativelanguage.googleapis.com/.well-known/jwks.json"
+)
+
+// ReceiverConfig configures a Receiver. The zero value is usable for
+// per-request webhooks only; set Secrets for project-level webhooks.
+type ReceiverConfig struct {
+	Secrets      []string                      // whsec_ secrets of project-level webhooks; several during rotation
+	JWKSURL      string                        // default DefaultJWKSURL; the emulator's in tests
+	Audience     string                        // expected "aud" of JWS deliveries; empty: not checked
+	Tolerance    time.Duration                 // webhook-timestamp window each way; default 5m
+	MaxBodyBytes int64                         // default 1 MiB
+	Now          func() time.Time              // default time.Now
+	HTTPClient   *http.Client                  // for JWKS fetches; default: timeout, no redirects, capped body
+	OnEvent      func(context.Context, *Event) // optional: every verified event, after dispatch
+	Logger       *slog.Logger                  // default: discard
+}
+
+// Receiver verifies webhook deliveries and routes them to the futures of
+// the Clients that use it. It is an http.Handler; mount it wherever Gemini
+// should POST. A Receiver may start goroutines (key set refreshes, the
+// embedded server); Close stops them.
+type Receiver struct {
+	now       func() time.Time
+	tolerance time.Duration
+	maxBody   int64
+	log       *slog.Logger
+	onEvent   func(context.Context, *Event)
+
+	secrets atomic.Pointer[secretSet]
+	keys    *keySet
+	routes  routing
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+}
+
+// secretSet is an immutable snapshot of the project secrets, with a pool of
+// HMAC states for them. Rotation swaps the whole snapshot.
+type secretSet struct {
+	keys [][]byte
+	pool sync.Pool
+}
+
+func newSecretSet(keys [][]byte) *secretSet {
+	s := &secretSet{keys: keys}
+	s.pool.New = func() any { return signature.NewV1Verifier(keys) }
+	return s
+}
+
+// NewReceiver checks cfg and returns a Receiver. It refuses secrets that
+// are empty or not base64 rather than failing every delivery later.
+func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
+	r := &Receiver{
+		now:       cfg.Now,
+		tolerance: cfg.Tolerance,
+		maxBody:   cfg.MaxBodyBytes,
+		log:       cfg.Logger,
+		onEvent:   cfg.OnEvent,
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.tolerance <= 0 {
+		r.tolerance = DefaultTolerance
+	}
+	if r.maxBody <= 0 {
+		r.maxBody = DefaultMaxBodyBytes
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	keys := make([][]byte, 0, len(cfg.Secrets))
+	for i, s := range cfg.Secrets {
+		k, err := signature.DecodeSecret(s)
+		if err != nil {
+			return nil, fmt.Errorf("gemhook: ReceiverConfig.Secrets[%d]: %w", i, err)
+		}
+		keys = append(keys, k)
+	}
+	r.secrets.Store(newSecretSet(keys))
+	ks, err := newKeySet(cfg, r.now, r.log)
+	if err != nil {
+		return nil, err
+	}
+	r.keys = ks
+	r.routes.init(r.now)
+	return r, nil
+}
+
+// Close stops the Receiver's background work. Deliveries that arrive after
+// Close are answered 503, so the sender retries them elsewhere or later.
+func (r *Receiver) Close() error {
+	r.closeOnce.Do(func() {
+		r.closed.Store(true)
+		r.keys.close()
+		r.routes.close()
+	})
+	return nil
+}
+
+// Verify authenticates one delivery and decodes its event. It is pure: it
+// neither remembers the delivery nor dispatches it, so it suits callers who
+// run their own HTTP stack (serverless functions, queues). h must hold the
+// webhook-* headers (names in any case); body must be the exact bytes
+// received.
+func (r *Receiver) Verify(ctx context.Context, h http.Header, body []byte) (*Event, error) {
+	if int64(len(body)) > r.maxBody {
+		return nil, ErrPayloadTooLarge
+	}
+	id, ts, list, err := webhookHeaders(h)
+	if err != nil {
+		return nil, err
+	}
+	if err := signature.CheckID(id); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidHeader, err)
+	}
+	sec, err := signature.ParseTimestamp(ts)
+	if err != nil {
+		return nil, ErrInvalidTimestamp
+	}
+	if err := r.checkTime(sec); err != nil {
+		return nil, err
+	}
+	entries, err := signature.ParseList(list)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidHeader, err)
+	}
+	scheme, err := r.authenticate(ctx, entries, id, ts, body)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := decodeEvent(body)
+	if err != nil {
+		return nil, err
+	}
+	ev.ID = id
+	ev.Scheme = scheme.String()
+	return ev, nil
+}
+
+func (r *Receiver) checkTime(sec int64) error {
+	now := r.now().Unix()
+	tol := int64(r.tolerance / time.Second)
+	switch {
+	case sec < now-tol:
+		return ErrTimestampTooOld
+	case sec > now+tol:
+		return ErrTimestampTooNew
+	}
+	return nil
+}
+
+// authenticate tries the cheap symmetric entries first, then the ones that
+// need Gemini's key set. Unknown versions are skipped. A key set that cannot
+// be had is reported as ErrKeysUnavailable only when nothing else matched.
+func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, id, ts string, body []byte) (signature.Scheme, error) {
+	var nV1, nV1a, nJWS int
+	for _, e := range entries {
+		switch e.Scheme {
+		case signature.SchemeV1:
+			nV1++
+		case signature.SchemeV1a:
+			nV1a++
+		case signature.SchemeJWS:
+			nJWS++
+		}
+	}
+	if nV1 > 0 {
+		set := r.secrets.Load()
+		if len(set.keys) > 0 {
+			v := set.pool.Get().(*signature.V1Verifier)
+			ok := v.Verify(entries, id, ts, body)
+			set.pool.Put(v)
+			if ok {
+				return signature.SchemeV1, nil
+			}
+		}
+	}
+	var unavailable error
+	if nV1a > 0 {
+		err := r.keys.verifyV1a(ctx, entries, id, ts, body)
+		if err == nil {
+			return signature.SchemeV1a, nil
+		}
+		if errors.Is(err, ErrKeysUnavailable) {
+			unavailable = err
+		}
+	}
+	if nJWS > 0 {
+		err := r.keys.verifyJWS(ctx, entries, body)
+		if err == nil {
+			return signature.SchemeJWS, nil
+		}
+		if errors.Is(err, ErrKeysUnavailable) {
+			unavailable = err
+		}
+	}
+	if unavailable != nil {
+		return 0, unavailable
+	}
+	return 0, ErrNoMatchingSignature
+}
+
+// webhookHeaders returns the three Standard Webhooks headers. Each must be
+// present exactly once: a repeated id or timestamp is ambiguous, and a
+// repeated signature header would let a proxy splice lists.
+func webhookHeaders(h http.Header) (id, ts, sig string, err error) {
+	if id, err = single(h, "Webhook-Id"); err != nil {
+		return
+	}
+	if ts, err = single(h, "Webhook-Timestamp"); err != nil {
+		return
+	}
+	sig, err = single(h, "Webhook-Signature")
+	return
+}
+
+func single(h http.Header, name string) (string, error) {
+	v := h[name]
+	if v == nil {
+		v = headerFold(h, name)
+	}
+	if len(v) != 1 || v[0] == "" {
+		return "", fmt.Errorf("%w: %s", ErrMissingHeader, name)
+	}
+	return v[0], nil
+}
+
+// headerFold finds name in a header map built by hand with non-canonical
+// keys (for example from a serverless event), which http.Header's own
+// lookups would miss.
+func headerFold(h http.Header, name string) []string {
+	var out []string
+	for k, v := range h {
+		if len(k) == len(name) && http.CanonicalHeaderKey(k) == name {
+			out = append(out, v...)
+		}
+	}
+	return out
+}
