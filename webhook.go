@@ -28,6 +28,7 @@ type ReceiverConfig struct {
 	Secrets      []string                      // whsec_ secrets of project-level webhooks; several during rotation
 	JWKSURL      string                        // default DefaultJWKSURL; the emulator's in tests
 	Audience     string                        // expected "aud" of JWS deliveries; empty: not checked
+	Issuer       string                        // expected "iss" of JWS deliveries, checked when present; default: Gemini's
 	Tolerance    time.Duration                 // webhook-timestamp window each way; default 5m
 	MaxBodyBytes int64                         // default 1 MiB
 	Now          func() time.Time              // default time.Now
