@@ -1,0 +1,252 @@
+package signature
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Limits on a compact JWS. They are checked before any decoding, so an
+// oversized or oddly shaped token costs a length check and one scan.
+const (
+	MaxJWSLen       = MaxListLen // bytes in the whole token
+	MaxJWSHeaderLen = 1024       // bytes in the encoded protected header
+	MaxKIDLen       = 128        // bytes in "kid"
+	minRSASigLen    = 2048 / 8
+	maxRSASigLen    = 4096 / 8
+)
+
+// The JWS algorithms gemhook accepts. Each one is tied to one key type.
+const (
+	AlgRS256 = "RS256" // RSASSA-PKCS1-v1_5 with SHA-256; *rsa.PublicKey
+	AlgEdDSA = "EdDSA" // Ed25519 (RFC 8037); ed25519.PublicKey
+)
+
+// Errors describing a JWS that is malformed or breaks gemhook's rules. They
+// are returned before any key is looked up.
+var (
+	ErrJWSSize      = errors.New("jws: token is empty or too long")
+	ErrJWSShape     = errors.New("jws: token is not three base64url segments")
+	ErrJWSHeader    = errors.New("jws: protected header is malformed")
+	ErrJWSAlg       = errors.New("jws: algorithm not allowed")
+	ErrJWSKID       = errors.New("jws: kid is missing or not a short opaque token")
+	ErrJWSForbidden = errors.New("jws: header names a key source or extension that is not accepted")
+	ErrJWSSignature = errors.New("jws: signature does not verify")
+)
+
+// forbidden header parameters: key sources that would let the token pick
+// its own key (jku, x5u, jwk, x5c), extensions gemhook does not implement
+// (crit, and b64 which needs crit), and compression.
+var forbidden = [...]string{"jku", "x5u", "jwk", "x5c", "crit", "b64", "zip"}
+
+// JWS is a compact JWS that passed the structural checks of ParseJWS. Its
+// signature has not been verified.
+type JWS struct {
+	Alg          string // AlgRS256 or AlgEdDSA
+	KID          string
+	Typ          string // "" when absent
+	SigningInput string // header "." payload, as signed
+	Payload      []byte // decoded payload (the claims); untrusted until Verify
+	Signature    []byte
+}
+
+// ParseJWS checks the shape of a compact JWS and decodes it. It enforces:
+// total size, exactly three non-empty unpadded base64url segments, a JSON
+// object header with no repeated member, alg in the allow-list ("Ed25519",
+// the fully specified name of RFC 9864, is read as EdDSA), a kid of at most
+// MaxKIDLen bytes from a conservative alphabet, no header parameter that
+// names a key or an extension, and a signature of a size the algorithm can
+// produce. The JSON serialization is never accepted.
+func ParseJWS(token string) (*JWS, error) {
+	if token == "" || len(token) > MaxJWSLen {
+		return nil, ErrJWSSize
+	}
+	i := strings.IndexByte(token, '.')
+	j := strings.LastIndexByte(token, '.')
+	if i <= 0 || j == i || j == len(token)-1 || j-i == 1 {
+		return nil, ErrJWSShape
+	}
+	h, p, s := token[:i], token[i+1:j], token[j+1:]
+	if !base64URL(h) || !base64URL(p) || !base64URL(s) {
+		return nil, ErrJWSShape
+	}
+	if len(h) > MaxJWSHeaderLen {
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrJWSHeader, MaxJWSHeaderLen)
+	}
+	enc := base64.RawURLEncoding.Strict()
+	hdr, err := enc.DecodeString(h)
+	if err != nil {
+		return nil, ErrJWSShape
+	}
+	out := &JWS{SigningInput: token[:j]}
+	if err := out.readHeader(hdr); err != nil {
+		return nil, err
+	}
+	if out.Payload, err = enc.DecodeString(p); err != nil {
+		return nil, ErrJWSShape
+	}
+	if out.Signature, err = enc.DecodeString(s); err != nil {
+		return nil, ErrJWSShape
+	}
+	switch n := len(out.Signature); out.Alg {
+	case AlgEdDSA:
+		if n != ed25519.SignatureSize {
+			return nil, ErrJWSSignature
+		}
+	case AlgRS256:
+		if n < minRSASigLen || n > maxRSASigLen {
+			return nil, ErrJWSSignature
+		}
+	}
+	return out, nil
+}
+
+func (t *JWS) readHeader(hdr []byte) error {
+	m, err := members(hdr)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrJWSHeader, err)
+	}
+	for _, name := range forbidden {
+		if _, ok := m[name]; ok {
+			return fmt.Errorf("%w: %q", ErrJWSForbidden, name)
+		}
+	}
+	alg, ok := stringMember(m, "alg")
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: alg is missing or not a string", ErrJWSAlg)
+	case alg == AlgRS256, alg == AlgEdDSA:
+		t.Alg = alg
+	case alg == "Ed25519":
+		t.Alg = AlgEdDSA
+	default:
+		return fmt.Errorf("%w: %.16q", ErrJWSAlg, alg)
+	}
+	kid, ok := stringMember(m, "kid")
+	if !ok || !ValidKID(kid) {
+		return ErrJWSKID
+	}
+	t.KID = kid
+	if raw, ok := m["typ"]; ok {
+		if t.Typ, ok = stringMember(m, "typ"); !ok {
+			return fmt.Errorf("%w: typ %.16s is not a string", ErrJWSHeader, raw)
+		}
+	}
+	return nil
+}
+
+// ValidKID reports whether kid is a short opaque token: 1 to MaxKIDLen
+// bytes of letters, digits and -_.~+/=: (enough for thumbprints, UUIDs and
+// base64 ids; nothing a path, query or log line would interpret).
+func ValidKID(kid string) bool {
+	if kid == "" || len(kid) > MaxKIDLen {
+		return false
+	}
+	for i := 0; i < len(kid); i++ {
+		c := kid[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-_.~+/=:", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Verify checks the signature with pub, which must be the key type of the
+// token's algorithm: an RSA key never verifies an EdDSA token, nor the
+// reverse. It returns ErrJWSSignature on any mismatch.
+func (t *JWS) Verify(pub crypto.PublicKey) error {
+	switch t.Alg {
+	case AlgRS256:
+		k, ok := pub.(*rsa.PublicKey)
+		if !ok || k.Size() != len(t.Signature) {
+			return ErrJWSSignature
+		}
+		h := sha256.New()
+		io.WriteString(h, t.SigningInput)
+		var sum [sha256.Size]byte
+		if rsa.VerifyPKCS1v15(k, crypto.SHA256, h.Sum(sum[:0]), t.Signature) != nil {
+			return ErrJWSSignature
+		}
+		return nil
+	case AlgEdDSA:
+		k, ok := pub.(ed25519.PublicKey)
+		if !ok || len(k) != ed25519.PublicKeySize || !ed25519.Verify(k, []byte(t.SigningInput), t.Signature) {
+			return ErrJWSSignature
+		}
+		return nil
+	}
+	return ErrJWSAlg
+}
+
+// base64URL reports whether s is non-empty and uses only the unpadded
+// base64url alphabet.
+func base64URL(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// members decodes one JSON object into its members, refusing a repeated
+// name: two "alg" members would be read differently by different parsers.
+func members(data []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errors.New("not a JSON object")
+	}
+	m := make(map[string]json.RawMessage, 4)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		name, _ := tok.(string)
+		if _, dup := m[name]; dup {
+			return nil, fmt.Errorf("member %.16q repeated", name)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		m[name] = v
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("data after the object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the object")
+	}
+	return m, nil
+}
+
+func stringMember(m map[string]json.RawMessage, name string) (string, bool) {
+	raw, ok := m[name]
+	if !ok || len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
