@@ -10,10 +10,12 @@ import (
 // adds detail for logs.
 var (
 	// ErrMissingHeader: webhook-id, webhook-timestamp or webhook-signature
-	// is absent, empty or repeated.
+	// is absent, or webhook-signature holds no entry. ServeHTTP answers 400
+	// for a missing id or timestamp and 401 for a missing signature.
 	ErrMissingHeader = errors.New("gemhook: missing webhook header")
-	// ErrInvalidHeader: webhook-id or webhook-signature is malformed (an id
-	// with '.', too many signature entries, ...).
+	// ErrInvalidHeader: a webhook-* header is repeated, or webhook-id or
+	// webhook-signature is malformed (an id that is empty, too long or has a
+	// '.', a signature list that is too long or has too many entries).
 	ErrInvalidHeader = errors.New("gemhook: malformed webhook header")
 	// ErrInvalidTimestamp: webhook-timestamp is not canonical Unix seconds.
 	ErrInvalidTimestamp = errors.New("gemhook: invalid webhook timestamp")
@@ -32,6 +34,9 @@ var (
 	ErrPayloadTooLarge = errors.New("gemhook: webhook payload too large")
 	// ErrMalformedEvent: the body verified but is not a JSON event envelope.
 	ErrMalformedEvent = errors.New("gemhook: malformed webhook event")
+	// ErrInvalidSecret: a project-level secret given to NewReceiver or
+	// AddSecret is empty or not base64 (with or without "whsec_").
+	ErrInvalidSecret = errors.New("gemhook: invalid webhook secret")
 	// ErrClosed: the Receiver or Client has been closed.
 	ErrClosed = errors.New("gemhook: closed")
 )

@@ -1,15 +1,36 @@
 package gemhook
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
+	"runtime/debug"
+	"strconv"
 	"strings"
 )
 
-// ServeHTTP verifies a delivery, drops duplicates, and dispatches it. See
-// the package documentation for the status codes it answers.
+// retryAfter is the Retry-After of every 503, in seconds: long enough for a
+// key set refresh or a restart, short next to a sender's backoff.
+const retryAfter = 5
+
+// ServeHTTP verifies a delivery, drops duplicates, and dispatches it:
+//
+//	2xx  accepted, including duplicates, unknown event types, and events
+//	     for jobs nobody here waits for
+//	400  malformed headers, or a verified body that is not a JSON object
+//	401  signature or timestamp check failed
+//	405  not POST; 413 body over MaxBodyBytes; 415 not application/json,
+//	     or compressed
+//	500  dispatch panicked (a bug; logged with its stack)
+//	503  keys unavailable, the event could not be taken now, or the
+//	     Receiver is closed (with Retry-After)
+//
+// It never answers 3xx or 410, which would make a sender give up on the
+// endpoint. Error bodies are generic; what failed is logged.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if r.closed.Load() {
 		unavailable(w)
@@ -28,13 +49,15 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.maxBody))
+	body, err := readBody(w, req, r.maxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
 			return
 		}
+		// The sender went away or stalled past ReadTimeout: nobody to
+		// answer, but close the exchange cleanly.
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
@@ -45,25 +68,100 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ev.Endpoint = req.URL.Path
-	if err := r.dispatch(req.Context(), ev); err != nil {
-		r.log.LogAttrs(req.Context(), slogWarn, "webhook not accepted now", attrErr(err), attrPath(req.URL.Path))
+	if err := r.accept(req.Context(), ev); err != nil {
+		r.log.LogAttrs(req.Context(), slogWarn, "webhook not accepted now",
+			attrErr(err), attrID(ev.ID), attrPath(req.URL.Path))
+		if errors.Is(err, errDispatchPanic) {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
 		unavailable(w)
 		return
 	}
-	if r.onEvent != nil {
-		r.onEvent(req.Context(), ev)
-	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// errDispatchPanic answers 500: a bug here, which a retry may or may not
+// avoid.
+var errDispatchPanic = errors.New("gemhook: dispatch panicked")
+
+// accept dispatches a verified event once per webhook-id. The first of
+// several identical deliveries dispatches; the others wait for its outcome
+// and share it. Only a successful dispatch is remembered, so the retry of a
+// failed one is dispatched afresh. OnEvent runs after a successful dispatch
+// of a new event.
+func (r *Receiver) accept(ctx context.Context, ev *Event) (err error) {
+	call, first := r.seen.Claim(ev.ID)
+	if !first {
+		return call.Wait(ctx)
+	}
+	finished := false
+	defer func() {
+		if finished {
+			return
+		}
+		// dispatch panicked: release the claim so that identical
+		// deliveries waiting on it, and later retries, are not stuck.
+		p := recover()
+		err = fmt.Errorf("%w: %v", errDispatchPanic, p)
+		r.seen.Finish(ev.ID, call, err)
+		r.log.LogAttrs(ctx, slogError, "webhook dispatch panicked", attrErr(err), attrID(ev.ID),
+			attrStack(debug.Stack()))
+	}()
+	err = r.dispatch(ctx, ev)
+	r.seen.Finish(ev.ID, call, err)
+	finished = true
+	if err != nil {
+		return err
+	}
+	r.notify(ctx, ev)
+	return nil
+}
+
+// notify runs OnEvent. A panic in it is the user's bug, not the sender's:
+// it is logged and the delivery is still acknowledged, since dispatch has
+// already taken the event.
+func (r *Receiver) notify(ctx context.Context, ev *Event) {
+	if r.onEvent == nil {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.LogAttrs(ctx, slogError, "OnEvent panicked", slog.Any("panic", p), attrID(ev.ID),
+				attrStack(debug.Stack()))
+		}
+	}()
+	r.onEvent(ctx, ev)
+}
+
+// readBody reads the whole body under the cap. A known Content-Length sizes
+// the buffer at once.
+func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, error) {
+	rd := http.MaxBytesReader(w, req.Body, limit)
+	if n := req.ContentLength; n > 0 {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(rd, buf); err != nil {
+			return nil, err
+		}
+		// A body longer than its Content-Length is the server's problem,
+		// not ours: net/http never returns more than it declared.
+		return buf, nil
+	}
+	return io.ReadAll(rd)
 }
 
 // jsonContent accepts application/json with any parameters, and refuses
 // any content coding: decompressing attacker-sized input before
 // authentication is not something a receiver should do.
 func jsonContent(h http.Header) bool {
-	if ce := h.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+	if ce := h.Values("Content-Encoding"); len(ce) > 0 && !(len(ce) == 1 && strings.EqualFold(ce[0], "identity")) {
 		return false
 	}
-	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	ct := h.Get("Content-Type")
+	if ct == "application/json" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && mt == "application/json"
 }
 
@@ -75,9 +173,10 @@ func fail(w http.ResponseWriter, err error) {
 		unavailable(w)
 	case errors.Is(err, ErrPayloadTooLarge):
 		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
-	case errors.Is(err, ErrMalformedEvent), errors.Is(err, ErrInvalidTimestamp), errors.Is(err, ErrInvalidHeader):
-		http.Error(w, "bad request", http.StatusBadRequest)
-	case errors.Is(err, ErrMissingHeader):
+	case errors.Is(err, errNoSignature):
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	case errors.Is(err, ErrMissingHeader), errors.Is(err, ErrInvalidHeader),
+		errors.Is(err, ErrInvalidTimestamp), errors.Is(err, ErrMalformedEvent):
 		http.Error(w, "bad request", http.StatusBadRequest)
 	default:
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
@@ -85,6 +184,6 @@ func fail(w http.ResponseWriter, err error) {
 }
 
 func unavailable(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", "5")
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 	http.Error(w, "unavailable", http.StatusServiceUnavailable)
 }

@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"time"
 
+	"github.com/gemhook/gemhook/internal/dedupe"
 	"github.com/gemhook/gemhook/internal/signature"
 )
 
@@ -48,9 +50,15 @@ type Receiver struct {
 	log       *slog.Logger
 	onEvent   func(context.Context, *Event)
 
-	secrets atomic.Pointer[secretSet]
-	keys    *keySet
-	routes  routing
+	secrets   atomic.Pointer[secretSet]
+	secretsMu sync.Mutex // serialises AddSecret and RemoveSecret
+	keys      *keySet
+	routes    routing
+	seen      *dedupe.Set
+
+	srvMu    sync.Mutex
+	srv      *http.Server   // the embedded server, once Serve has been called
+	timeouts serverTimeouts // for the embedded server; tests shorten them
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -70,7 +78,8 @@ func newSecretSet(keys [][]byte) *secretSet {
 }
 
 // NewReceiver checks cfg and returns a Receiver. It refuses secrets that
-// are empty or not base64 rather than failing every delivery later.
+// are empty or not base64 (ErrInvalidSecret) rather than failing every
+// delivery later.
 func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	r := &Receiver{
 		now:       cfg.Now,
@@ -93,13 +102,17 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	}
 	keys := make([][]byte, 0, len(cfg.Secrets))
 	for i, s := range cfg.Secrets {
-		k, err := signature.DecodeSecret(s)
+		k, err := decodeSecret(s)
 		if err != nil {
-			return nil, fmt.Errorf("gemhook: ReceiverConfig.Secrets[%d]: %w", i, err)
+			return nil, fmt.Errorf("ReceiverConfig.Secrets[%d]: %w", i, err)
 		}
-		keys = append(keys, k)
+		if indexKey(keys, k) < 0 {
+			keys = append(keys, k)
+		}
 	}
 	r.secrets.Store(newSecretSet(keys))
+	r.seen = dedupe.New(dedupe.Config{Now: r.now})
+	r.timeouts = defaultTimeouts
 	ks, err := newKeySet(cfg, r.now, r.log)
 	if err != nil {
 		return nil, err
@@ -109,11 +122,19 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	return r, nil
 }
 
-// Close stops the Receiver's background work. Deliveries that arrive after
-// Close are answered 503, so the sender retries them elsewhere or later.
+// Close stops the Receiver's background work (key set refreshes, the
+// routing to Clients) and closes the embedded server at once, dropping its
+// connections; Shutdown is the graceful alternative. Deliveries that reach
+// ServeHTTP after Close are answered 503, so the sender retries them later.
+// Close is idempotent.
 func (r *Receiver) Close() error {
 	r.closeOnce.Do(func() {
 		r.closed.Store(true)
+		r.srvMu.Lock()
+		if r.srv != nil {
+			r.srv.Close()
+		}
+		r.srvMu.Unlock()
 		r.keys.close()
 		r.routes.close()
 	})
@@ -122,9 +143,15 @@ func (r *Receiver) Close() error {
 
 // Verify authenticates one delivery and decodes its event. It is pure: it
 // neither remembers the delivery nor dispatches it, so it suits callers who
-// run their own HTTP stack (serverless functions, queues). h must hold the
-// webhook-* headers (names in any case); body must be the exact bytes
-// received.
+// run their own HTTP stack (serverless functions, queues) and do their own
+// deduplication on Event.ID. h must hold the webhook-* headers (names in any
+// case); body must be the exact bytes received.
+//
+// Checks run cheapest first, and the body is parsed only once the signature
+// holds. Errors wrap the sentinels of this package (ErrMissingHeader,
+// ErrInvalidHeader, ErrInvalidTimestamp, ErrTimestampTooOld,
+// ErrTimestampTooNew, ErrNoMatchingSignature, ErrKeysUnavailable,
+// ErrPayloadTooLarge, ErrMalformedEvent); test them with errors.Is.
 func (r *Receiver) Verify(ctx context.Context, h http.Header, body []byte) (*Event, error) {
 	if int64(len(body)) > r.maxBody {
 		return nil, ErrPayloadTooLarge
@@ -143,7 +170,11 @@ func (r *Receiver) Verify(ctx context.Context, h http.Header, body []byte) (*Eve
 	if err := r.checkTime(sec); err != nil {
 		return nil, err
 	}
-	entries, err := signature.ParseList(list)
+	var buf [4]signature.Entry
+	entries, err := signature.AppendList(buf[:0], list)
+	if errors.Is(err, signature.ErrEmptyList) {
+		return nil, errNoSignature
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidHeader, err)
 	}
@@ -223,6 +254,16 @@ func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, 
 	return 0, ErrNoMatchingSignature
 }
 
+// errNoSignature is ErrMissingHeader for webhook-signature: unlike a
+// missing id or timestamp, which is a malformed request (400), a request
+// without a signature is unauthenticated (401).
+var errNoSignature error = unsignedError{}
+
+type unsignedError struct{}
+
+func (unsignedError) Error() string        { return ErrMissingHeader.Error() + ": Webhook-Signature" }
+func (unsignedError) Is(target error) bool { return target == ErrMissingHeader }
+
 // webhookHeaders returns the three Standard Webhooks headers. Each must be
 // present exactly once: a repeated id or timestamp is ambiguous, and a
 // repeated signature header would let a proxy splice lists.
@@ -233,19 +274,27 @@ func webhookHeaders(h http.Header) (id, ts, sig string, err error) {
 	if ts, err = single(h, "Webhook-Timestamp"); err != nil {
 		return
 	}
-	sig, err = single(h, "Webhook-Signature")
+	if sig, err = single(h, "Webhook-Signature"); errors.Is(err, ErrMissingHeader) {
+		err = errNoSignature
+	}
 	return
 }
 
+// single returns the one value of header name. An absent header is
+// ErrMissingHeader; a present but empty one is returned for the caller's
+// parser to refuse.
 func single(h http.Header, name string) (string, error) {
 	v := h[name]
 	if v == nil {
 		v = headerFold(h, name)
 	}
-	if len(v) != 1 || v[0] == "" {
+	switch len(v) {
+	case 0:
 		return "", fmt.Errorf("%w: %s", ErrMissingHeader, name)
+	case 1:
+		return v[0], nil
 	}
-	return v[0], nil
+	return "", fmt.Errorf("%w: %s repeated", ErrInvalidHeader, name)
 }
 
 // headerFold finds name in a header map built by hand with non-canonical
@@ -254,7 +303,7 @@ func single(h http.Header, name string) (string, error) {
 func headerFold(h http.Header, name string) []string {
 	var out []string
 	for k, v := range h {
-		if len(k) == len(name) && http.CanonicalHeaderKey(k) == name {
+		if len(k) == len(name) && strings.EqualFold(k, name) {
 			out = append(out, v...)
 		}
 	}

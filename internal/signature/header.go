@@ -101,18 +101,24 @@ type Entry struct {
 // are kept with SchemeUnknown so that callers can skip them; an entry that
 // has no comma is a JWS if it has exactly two dots, and unknown otherwise.
 func ParseList(h string) ([]Entry, error) {
+	return AppendList(nil, h)
+}
+
+// AppendList is ParseList appending to dst, so that a caller can parse into
+// a buffer it owns. On error it returns dst unchanged.
+func AppendList(dst []Entry, h string) ([]Entry, error) {
 	if len(h) > MaxListLen {
-		return nil, ErrTooLong
+		return dst, ErrTooLong
 	}
-	var out []Entry
+	out := dst
 	for f := range strings.FieldsSeq(h) {
-		if len(out) == MaxEntries {
-			return nil, ErrTooMany
+		if len(out)-len(dst) == MaxEntries {
+			return dst, ErrTooMany
 		}
 		out = append(out, classify(f))
 	}
-	if len(out) == 0 {
-		return nil, ErrEmptyList
+	if len(out) == len(dst) {
+		return dst, ErrEmptyList
 	}
 	return out, nil
 }

@@ -15,7 +15,9 @@ var ErrBadSecret = errors.New("webhook secret is empty or not base64")
 // DecodeSecret turns a "whsec_..." secret into the HMAC key. The prefix is
 // optional, and padded and unpadded base64 are both accepted: Gemini's
 // secrets are padded, but secrets copied by hand often lose the padding, and
-// other Standard Webhooks libraries accept both.
+// other Standard Webhooks libraries accept both. Unused trailing bits of the
+// last character are ignored, as the Go and Python reference libraries do,
+// so every library derives the same key from the same text.
 func DecodeSecret(s string) ([]byte, error) {
 	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), SecretPrefix))
 	if s == "" {
@@ -25,7 +27,7 @@ func DecodeSecret(s string) ([]byte, error) {
 	if !strings.HasSuffix(s, "=") {
 		enc = base64.RawStdEncoding
 	}
-	key, err := enc.Strict().DecodeString(s)
+	key, err := enc.DecodeString(s)
 	if err != nil || len(key) == 0 {
 		return nil, ErrBadSecret
 	}

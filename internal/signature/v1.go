@@ -2,6 +2,7 @@ package signature
 
 import (
 	"crypto/hmac"
+	"crypto/subtle"
 	"crypto/sha256"
 	"encoding/base64"
 	"hash"
@@ -9,18 +10,25 @@ import (
 
 const macLen = sha256.Size
 
+// strictStd is built once: Strict returns a copy of the encoding, which
+// would cost an allocation per entry on the hot path.
+var strictStd = base64.StdEncoding.Strict()
+
 // SignV1 returns the header entry "v1,<base64 HMAC-SHA256>" for one secret.
 func SignV1(key []byte, id, ts string, body []byte) string {
-	var sum [macLen]byte
-	mac := v1MAC(hmac.New(sha256.New, key), id, ts, body, sum[:0])
-	return versionV1 + entrySep + base64.StdEncoding.EncodeToString(mac)
+	h := hmac.New(sha256.New, key)
+	h.Write(appendPrefix(nil, id, ts))
+	h.Write(body)
+	return versionV1 + entrySep + base64.StdEncoding.EncodeToString(h.Sum(nil))
 }
 
 // V1Verifier checks v1 entries against a fixed set of keys. It keeps one
 // HMAC state per key and reuses it, so a verification allocates nothing;
 // it is not safe for concurrent use (pool it).
 type V1Verifier struct {
-	macs []hash.Hash
+	macs   []hash.Hash
+	prefix []byte       // "id.ts." of the delivery being checked
+	sum    [macLen]byte // scratch for h.Sum, kept here so it does not escape per call
 }
 
 // NewV1Verifier prepares HMAC states for keys.
@@ -38,7 +46,6 @@ func NewV1Verifier(keys [][]byte) *V1Verifier {
 // entry matched.
 func (v *V1Verifier) Verify(entries []Entry, id, ts string, body []byte) bool {
 	var want [MaxEntries][macLen]byte
-	var have [MaxEntries]bool
 	n := 0
 	for _, e := range entries {
 		if e.Scheme != SchemeV1 || n == MaxEntries {
@@ -47,36 +54,34 @@ func (v *V1Verifier) Verify(entries []Entry, id, ts string, body []byte) bool {
 		if base64.StdEncoding.EncodedLen(macLen) != len(e.Value) {
 			continue
 		}
-		m, err := base64.StdEncoding.Strict().Decode(want[n][:], []byte(e.Value))
+		m, err := strictStd.Decode(want[n][:], []byte(e.Value))
 		if err != nil || m != macLen {
 			continue
 		}
-		have[n] = true
 		n++
 	}
 	if n == 0 {
 		return false
 	}
+	v.prefix = appendPrefix(v.prefix[:0], id, ts)
 	ok := 0
-	var sum [macLen]byte
 	for _, h := range v.macs {
 		h.Reset()
-		got := v1MAC(h, id, ts, body, sum[:0])
+		h.Write(v.prefix)
+		h.Write(body)
+		got := h.Sum(v.sum[:0])
 		for i := 0; i < n; i++ {
-			if have[i] && hmac.Equal(got, want[i][:]) {
-				ok = 1
-			}
+			ok |= subtle.ConstantTimeCompare(got, want[i][:])
 		}
 	}
 	return ok == 1
 }
 
-// v1MAC writes the signed content piecewise so that the body is never copied.
-func v1MAC(h hash.Hash, id, ts string, body []byte, dst []byte) []byte {
-	h.Write([]byte(id))
-	h.Write([]byte(SignedSep))
-	h.Write([]byte(ts))
-	h.Write([]byte(SignedSep))
-	h.Write(body)
-	return h.Sum(dst)
+// appendPrefix appends "id.ts." to dst. The body is written to the MAC
+// separately, so it is never copied.
+func appendPrefix(dst []byte, id, ts string) []byte {
+	dst = append(dst, id...)
+	dst = append(dst, SignedSep...)
+	dst = append(dst, ts...)
+	return append(dst, SignedSep...)
 }

@@ -12,16 +12,21 @@ func SignV1a(key ed25519.PrivateKey, id, ts string, body []byte) string {
 	return versionV1a + entrySep + base64.StdEncoding.EncodeToString(sig)
 }
 
+var v1aEncodings = [...]*base64.Encoding{
+	base64.StdEncoding.Strict(), base64.RawStdEncoding.Strict(),
+	base64.URLEncoding.Strict(), base64.RawURLEncoding.Strict(),
+}
+
 // DecodeV1a decodes the signature of a v1a entry. Standard base64 is what
 // Standard Webhooks specifies; the unpadded and URL-safe alphabets are also
 // accepted because Gemini's choice is not documented. ok is false for
 // anything that is not exactly one Ed25519 signature.
 func DecodeV1a(value string, dst *[ed25519.SignatureSize]byte) bool {
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+	for _, enc := range v1aEncodings {
 		if enc.EncodedLen(ed25519.SignatureSize) != len(value) {
 			continue
 		}
-		n, err := enc.Strict().Decode(dst[:], []byte(value))
+		n, err := enc.Decode(dst[:], []byte(value))
 		if err == nil && n == ed25519.SignatureSize {
 			return true
 		}
