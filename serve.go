@@ -108,7 +108,7 @@ func (r *Receiver) accept(ctx context.Context, ev *Event) (err error) {
 		r.log.LogAttrs(ctx, slogError, "webhook dispatch panicked", attrErr(err), attrID(ev.ID),
 			attrStack(debug.Stack()))
 	}()
-	err = r.dispatch(ctx, ev)
+	err = r.deliver(ctx, ev)
 	r.seen.Finish(ev.ID, call, err)
 	finished = true
 	if err != nil {

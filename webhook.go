@@ -55,6 +55,7 @@ type Receiver struct {
 	keys      *keySet
 	routes    routing
 	seen      *dedupe.Set
+	deliver   func(context.Context, *Event) error // r.dispatch; tests wrap it to count or fail
 
 	srvMu    sync.Mutex
 	srv      *http.Server   // the embedded server, once Serve has been called
@@ -112,6 +113,7 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	}
 	r.secrets.Store(newSecretSet(keys))
 	r.seen = dedupe.New(dedupe.Config{Now: r.now})
+	r.deliver = r.dispatch
 	r.timeouts = defaultTimeouts
 	ks, err := newKeySet(cfg, r.now, r.log)
 	if err != nil {
