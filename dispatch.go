@@ -2,17 +2,80 @@ package gemhook
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
+
+	"github.com/gemhook/gemhook/internal/hub"
 )
 
-// routing connects verified events to the Clients waiting on their jobs.
-// (Scaffold: replaced by the client/hub work.)
-type routing struct{}
+// routing connects verified events to the Clients waiting on their jobs:
+// one hub per Receiver, shared by every Client built on it.
+type routing struct {
+	hub *hub.Hub
+}
 
-func (rt *routing) init(now func() time.Time) {}
-func (rt *routing) close()                    {}
+func (rt *routing) init(now func() time.Time) { rt.hub = hub.New(hub.Config{Now: now}) }
 
-// dispatch hands one verified, not yet seen event to whoever waits for its
-// job. An error means the event could not be taken now (for example the
-// orphan buffer is full) and the sender should retry.
-func (r *Receiver) dispatch(ctx context.Context, ev *Event) error { return nil }
+// close leaves the hub as it is: a closed Receiver answers 503 before
+// dispatch, and Clients still settle their jobs by polling.
+func (rt *routing) close() {}
+
+// errOrphansFull is returned by dispatch when an event for a job not
+// registered yet cannot be kept; the Receiver answers 503 and Gemini retries.
+var errOrphansFull = errors.New("gemhook: too many events for unknown jobs; retry later")
+
+// dispatch hands one verified event to whoever waits for its job. It never
+// blocks on the network: waking a job only queues its confirming get. An
+// error means the event could not be taken now and the sender should retry.
+func (r *Receiver) dispatch(_ context.Context, ev *Event) error {
+	key, terminal, ok := eventKey(ev)
+	if !ok {
+		return nil
+	}
+	n := hub.Note{
+		Type:     ev.Type,
+		Terminal: terminal,
+		Token:    tokenOf(ev.UserMetadata),
+		Code:     ev.Data.ErrorCode,
+		Message:  ev.Data.ErrorMessage,
+	}
+	if err := r.routes.hub.Deliver(key, n); err != nil {
+		return errOrphansFull
+	}
+	return nil
+}
+
+// eventKey maps an event to the hub key of its job, and says whether the
+// event claims the job has settled. Events of unknown families are not
+// routed; unknown types of known families only wake a waiting job, which
+// then asks the API.
+func eventKey(ev *Event) (key string, terminal bool, ok bool) {
+	if ev.Resource == "" {
+		return "", false, false
+	}
+	family, _, _ := strings.Cut(ev.Type, ".")
+	switch family {
+	case "batch":
+		if !strings.HasPrefix(ev.Resource, "batches/") {
+			return "", false, false
+		}
+		key = ev.Resource
+	case "interaction":
+		if !strings.HasPrefix(ev.Resource, "interactions/") {
+			return "", false, false
+		}
+		key = ev.Resource
+	case "video":
+		key = videoKey(ev.Resource)
+	default:
+		return "", false, false
+	}
+	switch ev.Type {
+	case "batch.succeeded", "batch.failed", "batch.expired", "batch.cancelled",
+		"video.generated",
+		"interaction.completed", "interaction.failed", "interaction.cancelled", "interaction.requires_action":
+		terminal = true
+	}
+	return key, terminal, true
+}

@@ -1,0 +1,101 @@
+package gemhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+)
+
+// Future is the outcome of one job, available once the job has settled.
+// Its methods are safe for concurrent use; a pending Future costs a few
+// hundred bytes and no goroutine.
+type Future[T any] struct {
+	name     string
+	done     chan struct{}
+	resolved atomic.Bool
+	val      T
+	err      error
+}
+
+func newFuture[T any](name string) *Future[T] {
+	return &Future[T]{name: name, done: make(chan struct{})}
+}
+
+// failed returns a Future that is already settled with err: a submission
+// that never reached Gemini, or a client that was closed.
+func failed[T any](err error) *Future[T] {
+	f := newFuture[T]("")
+	f.resolve(*new(T), err)
+	return f
+}
+
+// Wait blocks until the job settles or ctx is done. It may be called any
+// number of times from any number of goroutines and always returns the same
+// outcome:
+//
+//   - the job object and nil: the job succeeded (for an interaction, also
+//     when it stopped in requires_action and waits for the caller);
+//   - the job object and a *JobError: the job failed, expired or was
+//     cancelled;
+//   - a zero T and an error wrapping genai's: the job could not be submitted
+//     or looked up;
+//   - a zero T and ErrClosed: the Client was closed first.
+//
+// If ctx is done first, Wait returns ctx.Err() and the Future stays pending,
+// so a later Wait can still collect the outcome.
+func (f *Future[T]) Wait(ctx context.Context) (T, error) {
+	select {
+	case <-f.done:
+		return f.val, f.err
+	default:
+	}
+	select {
+	case <-f.done:
+		return f.val, f.err
+	case <-ctx.Done():
+		return *new(T), ctx.Err()
+	}
+}
+
+// Done is closed once the job has settled; Wait then returns at once.
+func (f *Future[T]) Done() <-chan struct{} { return f.done }
+
+// Name is the job's resource name ("batches/x", "models/m/operations/x",
+// "interactions/x"), or "" if it was never created.
+func (f *Future[T]) Name() string { return f.name }
+
+// resolve settles f and reports whether this call did; only the first of
+// any number of concurrent calls has an effect.
+func (f *Future[T]) resolve(v T, err error) bool {
+	if !f.resolved.CompareAndSwap(false, true) {
+		return false
+	}
+	f.val, f.err = v, err
+	close(f.done)
+	return true
+}
+
+// WaitAll waits for every future and returns their values in order. The
+// error joins the failures (each a *JobError or a submission error, so
+// errors.As finds them); a value whose future failed with a *JobError is
+// still set. If ctx is done first, WaitAll returns ctx.Err() at once and
+// the futures stay pending. It starts no goroutines.
+func WaitAll[T any](ctx context.Context, fs ...*Future[T]) ([]T, error) {
+	vals := make([]T, len(fs))
+	var errs []error
+	for i, f := range fs {
+		v, err := f.Wait(ctx)
+		if ctxErr := ctx.Err(); ctxErr != nil && err == ctxErr {
+			return vals, ctxErr
+		}
+		vals[i] = v
+		if err != nil {
+			if f.name != "" {
+				err = fmt.Errorf("%s: %w", f.name, err)
+			}
+			errs = append(errs, err)
+		}
+	}
+	return vals, errors.Join(errs...)
+}

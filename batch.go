@@ -1,0 +1,99 @@
+package gemhook
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"google.golang.org/genai"
+
+	"github.com/gemhook/gemhook/internal/hub"
+)
+
+// SubmitBatch creates a batch job through genai with this Client's webhook
+// configuration and returns a future for its outcome. cfg may be nil; it is
+// not modified. Errors from Create are reported by the future's Wait.
+func (c *Client) SubmitBatch(ctx context.Context, model string, src *genai.BatchJobSource, cfg *genai.CreateBatchJobConfig, opts ...SubmitOption) *Future[*genai.BatchJob] {
+	if c.isClosed() {
+		return failed[*genai.BatchJob](ErrClosed)
+	}
+	var own genai.CreateBatchJobConfig
+	if cfg != nil {
+		own = *cfg
+	}
+	var uris []string
+	var meta map[string]any
+	if own.WebhookConfig != nil {
+		uris, meta = own.WebhookConfig.Uris, own.WebhookConfig.UserMetadata
+	}
+	hook, err := c.plan(uris, meta, opts)
+	if err != nil {
+		return failed[*genai.BatchJob](err)
+	}
+	var token string
+	if hook != nil {
+		own.WebhookConfig = &genai.WebhookConfig{Uris: hook.uris, UserMetadata: hook.metadata}
+		token = hook.token
+	}
+	job, err := c.genai.Batches.Create(ctx, model, src, &own)
+	if err != nil {
+		return failed[*genai.BatchJob](fmt.Errorf("gemhook: create batch: %w", err))
+	}
+	if job == nil || job.Name == "" {
+		return failed[*genai.BatchJob](fmt.Errorf("gemhook: create batch: Gemini returned no job name"))
+	}
+	if f, ok := settledNow(c, batchKind, job.Name, job.Name, job); ok {
+		return f
+	}
+	return start(c, batchKind, job.Name, job.Name, token, false)
+}
+
+// AwaitBatch attaches to a batch job that already exists, by name
+// ("batches/x" or "x"), for example one submitted before a restart. The job
+// is fetched once at once, so a job that has already ended settles without
+// a webhook; otherwise its webhook or a fallback poll settles it.
+func (c *Client) AwaitBatch(name string) *Future[*genai.BatchJob] {
+	if name == "" || strings.Count(name, "/") > 1 || (strings.Contains(name, "/") && !strings.HasPrefix(name, "batches/")) {
+		return failed[*genai.BatchJob](fmt.Errorf("%w: AwaitBatch(%q): want \"batches/<id>\"", ErrInvalidConfig, name))
+	}
+	if !strings.HasPrefix(name, "batches/") {
+		name = "batches/" + name
+	}
+	return start(c, batchKind, name, name, "", true)
+}
+
+var batchKind = &kind[*genai.BatchJob]{
+	name: "batch",
+	get: func(ctx context.Context, c *Client, name string) (*genai.BatchJob, error) {
+		return c.genai.Batches.Get(ctx, name, nil)
+	},
+	settled: batchSettled,
+}
+
+// batchSettled follows the Gemini API's terminal states. BatchJob.Error is
+// never filled in Gemini API mode, so the event's code and message stand in.
+func batchSettled(job *genai.BatchJob, name string, hint hub.Note) (bool, string, error) {
+	if job == nil {
+		return false, "", nil
+	}
+	switch job.State {
+	case genai.JobStateSucceeded, genai.JobStatePartiallySucceeded:
+		return true, string(job.State), nil
+	case genai.JobStateFailed, genai.JobStateCancelled, genai.JobStateExpired:
+		je := &JobError{Name: name, State: string(job.State), Code: hint.Code, Message: hint.Message}
+		if job.Error != nil {
+			if job.Error.Code != nil {
+				je.Code = fmt.Sprint(*job.Error.Code)
+			}
+			if job.Error.Message != "" {
+				je.Message = job.Error.Message
+			}
+		}
+		return true, string(job.State), je
+	}
+	return false, "", nil
+}
+
+func wrapGet(kind, name string, err error) error {
+	return fmt.Errorf("gemhook: get %s %s: %w", kind, name, err)
+}

@@ -1,0 +1,198 @@
+package gemhook
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"google.golang.org/genai"
+
+	"github.com/gemhook/gemhook/internal/hub"
+	"github.com/gemhook/gemhook/internal/reconcile"
+)
+
+// Defaults for Fallback's zero values, chosen for jobs that run minutes to
+// hours: a job whose webhook was lost is noticed within minutes, and a
+// 24-hour batch costs about a hundred polls instead of thousands.
+const (
+	DefaultFallbackAfter = 5 * time.Minute
+	DefaultFallbackEvery = 15 * time.Minute
+)
+
+// confirmWorkers bounds the confirming gets and polls one Client runs at a
+// time, however many jobs are pending.
+const confirmWorkers = 16
+
+// Config configures a Client.
+type Config struct {
+	// GenAI makes every call to Gemini. It must use the Gemini Developer
+	// API backend: Vertex AI rejects webhook configurations.
+	GenAI *genai.Client
+	// Receiver verifies deliveries and hands them to this Client. Several
+	// Clients may share one Receiver.
+	Receiver *Receiver
+	// WebhookURL, when set, asks Gemini to deliver each job's events to
+	// this URL (per-request webhooks, verified with Gemini's published
+	// keys). Empty: rely on the project's webhooks (client.Webhooks.Create),
+	// verified with ReceiverConfig.Secrets.
+	WebhookURL string
+	// Fallback tunes the reconciliation polls of jobs whose webhook has not
+	// arrived.
+	Fallback Fallback
+	// Logger receives the client's diagnostics; default: discard.
+	Logger *slog.Logger
+	// Now is the clock behind fallback poll times; default time.Now.
+	Now func() time.Time
+}
+
+// Fallback is the safety net for lost webhooks: a job with no terminal
+// event after After is polled, then polled again with jittered, doubling
+// intervals up to Every, until it settles.
+type Fallback struct {
+	After    time.Duration // default DefaultFallbackAfter
+	Every    time.Duration // default DefaultFallbackEvery (and at least After)
+	Disabled bool          // never poll; only webhooks settle jobs
+}
+
+// Client submits jobs through genai and settles their futures from
+// verified webhooks, with reconciliation polls as a safety net. Close it
+// when done.
+type Client struct {
+	genai      *genai.Client
+	hub        *hub.Hub
+	webhookURL string
+	after      time.Duration
+	every      time.Duration
+	retryBase  time.Duration
+	polling    bool
+	log        *slog.Logger
+	now        func() time.Time
+	sched      *reconcile.Scheduler
+	work       workers
+
+	mu      sync.Mutex
+	closed  bool
+	pending map[closer]struct{}
+}
+
+// closer is a pending job, settled with ErrClosed when its Client closes.
+type closer interface{ closeWith(error) }
+
+// Errors from New.
+var (
+	// ErrInvalidConfig wraps every configuration New refuses.
+	ErrInvalidConfig = errors.New("gemhook: invalid config")
+)
+
+// New checks cfg and returns a Client.
+func New(cfg Config) (*Client, error) {
+	if cfg.GenAI == nil {
+		return nil, fmt.Errorf("%w: Config.GenAI is nil: create one with genai.NewClient(ctx, &genai.ClientConfig{APIKey: ..., Backend: genai.BackendGeminiAPI})", ErrInvalidConfig)
+	}
+	if cfg.GenAI.ClientConfig().Backend == genai.BackendVertexAI {
+		return nil, fmt.Errorf("%w: Config.GenAI uses the Vertex AI backend, which rejects webhook configs; create it with Backend: genai.BackendGeminiAPI and an API key (and check GOOGLE_GENAI_USE_VERTEXAI is unset)", ErrInvalidConfig)
+	}
+	if cfg.Receiver == nil {
+		return nil, fmt.Errorf("%w: Config.Receiver is nil: create one with NewReceiver and mount it where Gemini can POST", ErrInvalidConfig)
+	}
+	if cfg.WebhookURL != "" {
+		if err := checkWebhookURL(cfg.WebhookURL); err != nil {
+			return nil, fmt.Errorf("%w: Config.WebhookURL: %v", ErrInvalidConfig, err)
+		}
+	}
+	fb := cfg.Fallback
+	if fb.After < 0 || fb.Every < 0 {
+		return nil, fmt.Errorf("%w: Fallback durations must not be negative", ErrInvalidConfig)
+	}
+	if fb.After == 0 {
+		fb.After = DefaultFallbackAfter
+	}
+	if fb.Every == 0 {
+		fb.Every = max(DefaultFallbackEvery, fb.After)
+	}
+	fb.Every = max(fb.Every, fb.After)
+	c := &Client{
+		genai:      cfg.GenAI,
+		hub:        cfg.Receiver.routes.hub,
+		webhookURL: cfg.WebhookURL,
+		after:      fb.After,
+		every:      fb.Every,
+		retryBase:  min(time.Second, fb.After),
+		polling:    !fb.Disabled,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		pending:    make(map[closer]struct{}),
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.sched = reconcile.New(reconcile.System{NowFunc: c.now})
+	c.work.init(confirmWorkers)
+	return c, nil
+}
+
+// Close stops the Client: fallback polls stop, calls in flight are
+// cancelled, and every pending future settles with ErrClosed. Jobs keep
+// running at Gemini; a new Client can attach to them with AwaitBatch and
+// its siblings. Close does not close the Receiver or the genai client.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	pending := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+
+	c.sched.Close()
+	c.work.close()
+	for p := range pending {
+		p.closeWith(ErrClosed)
+	}
+	return nil
+}
+
+// track records p as pending; it reports false once the Client is closed.
+func (c *Client) track(p closer) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.pending[p] = struct{}{}
+	return true
+}
+
+func (c *Client) untrack(p closer) {
+	c.mu.Lock()
+	delete(c.pending, p)
+	c.mu.Unlock()
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+func checkWebhookURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q carries credentials; Gemini would echo them", s)
+	}
+	return nil
+}
