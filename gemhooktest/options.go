@@ -1,0 +1,155 @@
+package gemhooktest
+
+import (
+	"net/http"
+	"time"
+)
+
+// Outcomes a job can end with. Options.Outcome and Server.Finish take them.
+const (
+	Succeeded      = "succeeded"
+	Failed         = "failed"
+	Expired        = "expired"
+	Cancelled      = "cancelled"
+	RequiresAction = "requires_action" // interactions only: the model waits for a function result
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultJobDuration    = 20 * time.Millisecond
+	DefaultRetryBackoff   = time.Second
+	DefaultRetryHorizon   = 24 * time.Hour
+	DefaultAttemptTimeout = 10 * time.Second
+	DefaultDisableAfter   = 5
+	DefaultWorkers        = 8
+	DefaultMaxPending     = 100_000
+	DefaultMaxJobs        = 100_000
+	DefaultLogSize        = 10_000
+	DefaultReorderWindow  = 10 * time.Millisecond
+	DefaultMaxBodyBytes   = 20 << 20 // Gemini's cap on an inlined batch request
+)
+
+// Options configures a Server. The zero value runs jobs for
+// DefaultJobDuration, ends them all in success, and delivers without faults.
+type Options struct {
+	// JobDuration is how long each job runs before it ends by itself.
+	// Negative: jobs run until Server.Finish or a cancel call ends them.
+	JobDuration time.Duration
+	// Outcome chooses how the job with this resource name ends: Succeeded
+	// (the default, also for ""), Failed, Expired, Cancelled, or, for
+	// interactions, RequiresAction. It runs under the server's lock: keep
+	// it quick and do not call the Server from it.
+	Outcome func(name string) string
+	// RetryBackoff is the delay before the second attempt of a delivery;
+	// each later delay doubles, with jitter.
+	RetryBackoff time.Duration
+	// RetryHorizon bounds the time from a delivery's first attempt to its
+	// last. Default 24h, as Gemini documents.
+	RetryHorizon time.Duration
+	// Faults are applied on top of normal delivery.
+	Faults Faults
+	// Seed makes faults, jitter and key choice reproducible. Zero picks a
+	// random seed.
+	Seed int64
+
+	// APIKey, when set, must arrive in x-goog-api-key on every API call.
+	APIKey string
+	// Addr is where to listen; default "127.0.0.1:0" (a free loopback port).
+	Addr string
+	// Now is the clock for timestamps (API resources, envelopes and
+	// webhook-timestamp). Delays still run on real time. Default time.Now.
+	Now func() time.Time
+	// AttemptTimeout bounds one delivery attempt. Default 10s.
+	AttemptTimeout time.Duration
+	// DisableAfter is how many deliveries in a row may exhaust their
+	// retries before a project webhook is set to
+	// disabled_due_to_failed_deliveries. Default 5; negative: never.
+	DisableAfter int
+	// JWS signs per-request deliveries with a compact RS256 JWS (as Google's
+	// guide documents) instead of v1a (as observed on live traffic).
+	JWS bool
+	// JWSAudience and JWSIssuer become the "aud" and "iss" claims of JWS
+	// deliveries; empty ones are left out of the token (Google documents
+	// neither value).
+	JWSAudience, JWSIssuer string
+	// BareIDs sends data.id without its collection ("abc" instead of
+	// "batches/abc"), the other form Gemini's samples suggest.
+	BareIDs bool
+	// MetadataInData echoes user_metadata inside data instead of at the
+	// top level of the envelope.
+	MetadataInData bool
+	// NoCancelEvents suppresses batch.cancelled and interaction.cancelled,
+	// which Google's guide lists but its API's event enum does not.
+	NoCancelEvents bool
+	// Workers bounds concurrent delivery attempts. Default 8.
+	Workers int
+	// MaxPending bounds queued delivery attempts; beyond it new deliveries
+	// are dropped and logged. Default 100,000.
+	MaxPending int
+	// MaxJobs bounds stored jobs; the oldest ended job is forgotten first,
+	// and creates are refused with RESOURCE_EXHAUSTED when none has ended.
+	MaxJobs int
+	// LogSize bounds the delivery log (a ring). Default 10,000.
+	LogSize int
+	// OnDelivery, if set, is called after every delivery attempt (and for
+	// every dropped event) from the delivering goroutine.
+	OnDelivery func(Delivery)
+	// Transport carries deliveries; default: a fresh http.Transport.
+	// Redirects are never followed whatever it is.
+	Transport http.RoundTripper
+}
+
+// Faults make delivery misbehave the ways Gemini's at-least-once, unordered
+// sender may. Every fault is drawn from the Options.Seed generator.
+type Faults struct {
+	Duplicates int           // extra copies of every delivery, with the same webhook-id
+	Reorder    bool          // deliveries due within one ReorderWindow go out in shuffled order
+	DropRate   float64       // share of events never delivered
+	EarlyRate  float64       // share of events delivered before the create call has answered
+	MaxDelay   time.Duration // random extra delay before each delivery's first attempt
+
+	ReorderWindow time.Duration // default 10ms
+}
+
+func (o Options) withDefaults() Options {
+	if o.JobDuration == 0 {
+		o.JobDuration = DefaultJobDuration
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = DefaultRetryBackoff
+	}
+	if o.RetryHorizon <= 0 {
+		o.RetryHorizon = DefaultRetryHorizon
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.AttemptTimeout <= 0 {
+		o.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if o.DisableAfter == 0 {
+		o.DisableAfter = DefaultDisableAfter
+	}
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = DefaultMaxPending
+	}
+	if o.MaxJobs <= 0 {
+		o.MaxJobs = DefaultMaxJobs
+	}
+	if o.LogSize <= 0 {
+		o.LogSize = DefaultLogSize
+	}
+	if o.Faults.ReorderWindow <= 0 {
+		o.Faults.ReorderWindow = DefaultReorderWindow
+	}
+	if o.Faults.Duplicates < 0 {
+		o.Faults.Duplicates = 0
+	}
+	return o
+}

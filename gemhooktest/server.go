@@ -1,0 +1,338 @@
+package gemhooktest
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/genai"
+)
+
+// Server is an offline Gemini Developer API: the real genai client, pointed
+// at URL, creates batches, videos and background interactions on it and
+// manages webhooks, and the Server delivers signed webhook events when the
+// jobs end. It listens on loopback; Close stops it.
+type Server struct {
+	URL     string // base URL for genai's HTTPOptions.BaseURL, e.g. "http://127.0.0.1:40829"
+	JWKSURL string // URL of the key set that signs per-request deliveries
+
+	opts   Options
+	now    func() time.Time
+	keys   *keyRing
+	log    *deliveryLog
+	sched  *scheduler
+	client *http.Client
+	srv    *http.Server
+	ln     net.Listener
+
+	ctx    context.Context // cancelled by Close; bounds deliveries and waiting handlers
+	cancel context.CancelFunc
+	served chan struct{} // closed when the serve goroutine returns
+	once   sync.Once
+
+	mu       sync.Mutex // guards everything below
+	closed   bool
+	rng      *rand.Rand
+	jobs     map[string]*job
+	jobSeq   uint64
+	hooks    map[string]*webhook
+	hookSeq  uint64
+	calls    Calls
+	idleJobs int // ended jobs, candidates for eviction
+}
+
+// NewServer starts a Server on loopback (or Options.Addr). It panics if it
+// cannot listen, as httptest.NewServer does; use Start to get the error.
+func NewServer(opts Options) *Server {
+	s, err := Start(opts)
+	if err != nil {
+		panic("gemhooktest: " + err.Error())
+	}
+	return s
+}
+
+// Start is NewServer that returns an error instead of panicking.
+func Start(opts Options) (*Server, error) {
+	opts = opts.withDefaults()
+	keys, err := newKeyRing(opts.JWS)
+	if err != nil {
+		return nil, fmt.Errorf("generating keys: %w", err)
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, err
+	}
+	seed := uint64(opts.Seed)
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	tr := opts.Transport
+	if tr == nil {
+		tr = &http.Transport{
+			Proxy:               nil, // deliveries go where they are addressed, never through a proxy
+			DialContext:         (&net.Dialer{Timeout: opts.AttemptTimeout}).DialContext,
+			MaxIdleConnsPerHost: opts.Workers,
+			IdleConnTimeout:     30 * time.Second,
+		}
+	}
+	s := &Server{
+		opts: opts,
+		now:  opts.Now,
+		keys: keys,
+		log:  newDeliveryLog(opts.LogSize),
+		client: &http.Client{
+			Transport:     tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		ln:    ln,
+		rng:   rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		jobs:  map[string]*job{},
+		hooks: map[string]*webhook{},
+		calls: Calls{},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.URL = "http://" + ln.Addr().String()
+	s.JWKSURL = s.URL + JWKSPath
+	s.srv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+	}
+	s.sched = newScheduler(opts.Workers, opts.MaxPending, s.deliver)
+	s.served = make(chan struct{})
+	go func() {
+		defer close(s.served)
+		_ = s.srv.Serve(ln)
+	}()
+	return s, nil
+}
+
+// Close stops the Server: it stops listening, abandons queued deliveries,
+// cancels attempts in flight and waits for every goroutine it started.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.cancel()
+		// Handlers finish promptly once ctx is cancelled (only an early
+		// delivery makes one wait), so Shutdown's bound is a backstop.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.srv.Shutdown(ctx)
+		cancel()
+		_ = s.srv.Close()
+		<-s.served
+		s.sched.close()
+		if c, ok := s.client.Transport.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
+	})
+}
+
+// ClientConfig returns a genai client configuration for this Server: the
+// Gemini Developer API backend, its URL as the base URL, and its API key
+// (or a fake one). Tests should also clear the environment variables that
+// genai reads, which would otherwise switch the backend:
+//
+//	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
+//	t.Setenv("GOOGLE_GENAI_USE_ENTERPRISE", "")
+func (s *Server) ClientConfig() *genai.ClientConfig {
+	key := s.opts.APIKey
+	if key == "" {
+		key = "gemhooktest-key"
+	}
+	return &genai.ClientConfig{
+		APIKey:      key,
+		Backend:     genai.BackendGeminiAPI,
+		HTTPOptions: genai.HTTPOptions{BaseURL: s.URL, APIVersion: "v1beta"},
+	}
+}
+
+// handler answers one API call with a value to encode, or an error.
+type handler func(r *http.Request, args []string) (any, error)
+
+// ServeHTTP serves the API under /v1beta, /v1 and /v1alpha, and the key set
+// at JWKSPath.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == JWKSPath && r.Method == http.MethodGet {
+		s.keys.serve(w)
+		return
+	}
+	op, h, args := s.route(r.Method, r.URL.Path)
+	s.mu.Lock()
+	s.calls[op]++
+	s.mu.Unlock()
+	if h == nil {
+		writeError(w, notFound("gemhooktest: no route for %s %s", r.Method, r.URL.Path))
+		return
+	}
+	if e := s.checkKey(r); e != nil {
+		writeError(w, e)
+		return
+	}
+	v, err := h(r, args)
+	if err != nil {
+		var e *apiError
+		if !errors.As(err, &e) {
+			e = &apiError{http.StatusInternalServerError, err.Error(), "INTERNAL"}
+		}
+		writeError(w, e)
+		return
+	}
+	if raw, ok := v.(rawBody); ok {
+		w.Header().Set("Content-Type", raw.contentType)
+		_, _ = w.Write(raw.body)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// rawBody is a handler result sent as it is (file downloads).
+type rawBody struct {
+	contentType string
+	body        []byte
+}
+
+// checkKey answers as Gemini does: no key is 403 PERMISSION_DENIED, a
+// wrong one 400 INVALID_ARGUMENT with reason API_KEY_INVALID.
+func (s *Server) checkKey(r *http.Request) *apiError {
+	if s.opts.APIKey == "" {
+		return nil
+	}
+	got := r.Header.Get("x-goog-api-key")
+	if got == "" {
+		return &apiError{http.StatusForbidden, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.", "PERMISSION_DENIED"}
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.APIKey)) != 1 {
+		return invalidArgument("API key not valid. Please pass a valid API key.")
+	}
+	return nil
+}
+
+// route maps a request to its operation name, handler and path arguments.
+func (s *Server) route(method, path string) (string, handler, []string) {
+	rest, ok := trimVersion(path)
+	if !ok {
+		return "unknown", nil, nil
+	}
+	seg := strings.Split(rest, "/")
+	switch {
+	// models/{m}:batchGenerateContent, models/{m}:predictLongRunning
+	case len(seg) == 2 && seg[0] == "models":
+		model, verb, _ := strings.Cut(seg[1], ":")
+		if model == "" || method != http.MethodPost {
+			break
+		}
+		switch verb {
+		case "batchGenerateContent":
+			return "batches.create", s.createBatch, []string{model}
+		case "predictLongRunning":
+			return "videos.create", s.createVideo, []string{model}
+		}
+	// models/{m}/operations/{id}
+	case len(seg) == 4 && seg[0] == "models" && seg[2] == "operations" && seg[1] != "" && seg[3] != "":
+		if method == http.MethodGet {
+			return "operations.get", s.getOperation, []string{rest}
+		}
+	case rest == "batches":
+		if method == http.MethodGet {
+			return "batches.list", s.listBatches, nil
+		}
+	case len(seg) == 2 && seg[0] == "batches" && seg[1] != "":
+		id, verb, _ := strings.Cut(seg[1], ":")
+		name := "batches/" + id
+		switch {
+		case verb == "" && method == http.MethodGet:
+			return "batches.get", s.getBatch, []string{name}
+		case verb == "" && method == http.MethodDelete:
+			return "batches.delete", s.deleteBatch, []string{name}
+		case verb == "cancel" && method == http.MethodPost:
+			return "batches.cancel", s.cancelBatch, []string{name}
+		}
+	case rest == "interactions":
+		if method == http.MethodPost {
+			return "interactions.create", s.createInteraction, nil
+		}
+	case len(seg) == 2 && seg[0] == "interactions" && seg[1] != "":
+		switch method {
+		case http.MethodGet:
+			return "interactions.get", s.getInteraction, []string{seg[1]}
+		case http.MethodDelete:
+			return "interactions.delete", s.deleteInteraction, []string{seg[1]}
+		}
+	case len(seg) == 3 && seg[0] == "interactions" && seg[1] != "" && seg[2] == "cancel":
+		if method == http.MethodPost {
+			return "interactions.cancel", s.cancelInteraction, []string{seg[1]}
+		}
+	case rest == "webhooks":
+		switch method {
+		case http.MethodPost:
+			return "webhooks.create", s.createWebhook, nil
+		case http.MethodGet:
+			return "webhooks.list", s.listWebhooks, nil
+		}
+	case len(seg) == 2 && seg[0] == "webhooks" && seg[1] != "":
+		id, verb, _ := strings.Cut(seg[1], ":")
+		switch {
+		case verb == "" && method == http.MethodGet:
+			return "webhooks.get", s.getWebhook, []string{id}
+		case verb == "" && method == http.MethodPatch:
+			return "webhooks.update", s.updateWebhook, []string{id}
+		case verb == "" && method == http.MethodDelete:
+			return "webhooks.delete", s.deleteWebhook, []string{id}
+		case verb == "ping" && method == http.MethodPost:
+			return "webhooks.ping", s.pingWebhook, []string{id}
+		case verb == "rotateSigningSecret" && method == http.MethodPost:
+			return "webhooks.rotate", s.rotateWebhook, []string{id}
+		}
+	// The guide's curl samples rotate at /webhooks/{id}/rotate_secret.
+	case len(seg) == 3 && seg[0] == "webhooks" && seg[1] != "" && seg[2] == "rotate_secret":
+		if method == http.MethodPost {
+			return "webhooks.rotate", s.rotateWebhook, []string{seg[1]}
+		}
+	case len(seg) == 2 && seg[0] == "files" && strings.HasSuffix(seg[1], ":download"):
+		if method == http.MethodGet {
+			return "files.download", s.downloadFile, []string{strings.TrimSuffix(seg[1], ":download")}
+		}
+	}
+	return "unknown", nil, nil
+}
+
+func trimVersion(path string) (string, bool) {
+	for _, v := range []string{"/v1beta/", "/v1/", "/v1alpha/"} {
+		if rest, ok := strings.CutPrefix(path, v); ok {
+			return rest, rest != ""
+		}
+	}
+	return "", false
+}
+
+// decodeBody reads a JSON request body into v. An empty body decodes as {}.
+func decodeBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, DefaultMaxBodyBytes+1))
+	if err != nil {
+		return invalidArgument("reading the request body: %v", err)
+	}
+	if len(body) > DefaultMaxBodyBytes {
+		return &apiError{http.StatusRequestEntityTooLarge, "Request payload size exceeds the limit.", "INVALID_ARGUMENT"}
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return invalidArgument("Invalid JSON payload received. %v", err)
+	}
+	return nil
+}
+
+// timestamp formats t as Gemini does: RFC 3339 in UTC.
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -1,0 +1,484 @@
+package gemhooktest
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Webhook states, as Gemini names them.
+const (
+	stateEnabled  = "enabled"
+	stateDisabled = "disabled"
+	stateFailing  = "disabled_due_to_failed_deliveries"
+)
+
+// maxWebhooks bounds the project webhooks one Server holds.
+const maxWebhooks = 1000
+
+// rotationGrace is how long revoke_previous_secrets_after_h24 keeps the
+// previous secrets valid.
+const rotationGrace = 24 * time.Hour
+
+// maxSecrets bounds the live secrets of one webhook; rotating more often
+// than that within the grace period drops the oldest.
+const maxSecrets = 8
+
+// Events lists the event types a webhook can subscribe to: the seven of
+// Gemini's API enum and the two cancellations its guide lists.
+var Events = []string{
+	"batch.succeeded", "batch.expired", "batch.failed", "batch.cancelled",
+	"interaction.requires_action", "interaction.completed", "interaction.failed", "interaction.cancelled",
+	"video.generated",
+}
+
+// webhook is one project-level webhook. Guarded by Server.mu.
+type webhook struct {
+	id       string
+	seq      uint64
+	name     string
+	uri      string
+	events   []string
+	state    string
+	created  time.Time
+	updated  time.Time
+	secrets  []secret // newest first
+	failures int      // deliveries in a row that exhausted their retries
+}
+
+type secret struct {
+	text    string
+	key     []byte
+	expires time.Time // zero: never
+}
+
+func (h *webhook) subscribed(typ string) bool { return slices.Contains(h.events, typ) }
+
+// liveKeys drops expired secrets and returns the keys of the others,
+// newest first.
+func (h *webhook) liveKeys(now time.Time) [][]byte {
+	h.prune(now)
+	out := make([][]byte, len(h.secrets))
+	for i, sc := range h.secrets {
+		out[i] = sc.key
+	}
+	return out
+}
+
+func (h *webhook) prune(now time.Time) {
+	h.secrets = slices.DeleteFunc(h.secrets, func(sc secret) bool {
+		return !sc.expires.IsZero() && !now.Before(sc.expires)
+	})
+}
+
+// webhookJSON is the Webhook resource on the wire (snake_case).
+type webhookJSON struct {
+	ID               string       `json:"id"`
+	Name             string       `json:"name,omitempty"`
+	URI              string       `json:"uri"`
+	SubscribedEvents []string     `json:"subscribed_events"`
+	State            string       `json:"state"`
+	CreateTime       string       `json:"create_time"`
+	UpdateTime       string       `json:"update_time"`
+	NewSigningSecret string       `json:"new_signing_secret,omitempty"`
+	SigningSecrets   []secretJSON `json:"signing_secrets"`
+}
+
+type secretJSON struct {
+	ExpireTime      string `json:"expire_time,omitempty"`
+	TruncatedSecret string `json:"truncated_secret"`
+}
+
+func (s *Server) webhookJSON(h *webhook) *webhookJSON {
+	h.prune(s.now())
+	out := &webhookJSON{
+		ID: h.id, Name: h.name, URI: h.uri, SubscribedEvents: slices.Clone(h.events),
+		State: h.state, CreateTime: timestamp(h.created), UpdateTime: timestamp(h.updated),
+		SigningSecrets: make([]secretJSON, 0, len(h.secrets)),
+	}
+	for _, sc := range h.secrets {
+		sj := secretJSON{TruncatedSecret: "whsec_..." + sc.text[len(sc.text)-4:]}
+		if !sc.expires.IsZero() {
+			sj.ExpireTime = timestamp(sc.expires)
+		}
+		out.SigningSecrets = append(out.SigningSecrets, sj)
+	}
+	return out
+}
+
+// webhookInput is the create and update body. Pointers tell absent fields
+// from empty ones, which update_mask needs.
+type webhookInput struct {
+	Name             *string   `json:"name"`
+	URI              *string   `json:"uri"`
+	SubscribedEvents *[]string `json:"subscribed_events"`
+	State            *string   `json:"state"`
+}
+
+func checkHookURI(u string) error {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return invalidArgument("uri must be an absolute http or https URL, got %q", u)
+	}
+	return nil
+}
+
+func checkEvents(evs []string) error {
+	if len(evs) == 0 {
+		return invalidArgument("subscribed_events is required")
+	}
+	for _, e := range evs {
+		if !slices.Contains(Events, e) {
+			return invalidArgument("subscribed_events: unknown event type %q", e)
+		}
+	}
+	return nil
+}
+
+// addHookLocked stores a new webhook and returns it with its first secret.
+func (s *Server) addHookLocked(name, uri string, events []string) (*webhook, string, error) {
+	if len(s.hooks) >= maxWebhooks {
+		return nil, "", exhausted("gemhooktest: at most %d webhooks", maxWebhooks)
+	}
+	text, key := newSecret()
+	now := s.now()
+	s.hookSeq++
+	h := &webhook{
+		id: randomID(36), seq: s.hookSeq, name: name, uri: uri, events: slices.Clone(events),
+		state: stateEnabled, created: now, updated: now,
+		secrets: []secret{{text: text, key: key}},
+	}
+	s.hooks[h.id] = h
+	return h, text, nil
+}
+
+func (s *Server) sortedHooksLocked() []*webhook {
+	out := make([]*webhook, 0, len(s.hooks))
+	for _, h := range s.hooks {
+		out = append(out, h)
+	}
+	slices.SortFunc(out, func(a, b *webhook) int { return cmp.Compare(a.seq, b.seq) })
+	return out
+}
+
+// RegisterWebhook creates a project webhook, as genai's Webhooks.Create
+// does, and returns its signing secret. With no events it subscribes to
+// every type in Events. It panics on a URI that is not an absolute http(s)
+// URL or an unknown event type: those are mistakes in the test.
+func (s *Server) RegisterWebhook(uri string, events ...string) (secret string) {
+	if len(events) == 0 {
+		events = Events
+	}
+	if err := checkHookURI(uri); err != nil {
+		panic("gemhooktest: RegisterWebhook: " + err.Error())
+	}
+	if err := checkEvents(events); err != nil {
+		panic("gemhooktest: RegisterWebhook: " + err.Error())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, text, err := s.addHookLocked("", uri, events)
+	if err != nil {
+		panic("gemhooktest: RegisterWebhook: " + err.Error())
+	}
+	return text
+}
+
+// WebhookInfo describes a project webhook, for tests.
+type WebhookInfo struct {
+	ID      string
+	URI     string
+	Events  []string
+	State   string // "enabled", "disabled" or "disabled_due_to_failed_deliveries"
+	Secrets int    // unexpired signing secrets
+}
+
+// Webhooks describes the project webhooks, oldest first.
+func (s *Server) Webhooks() []WebhookInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []WebhookInfo
+	for _, h := range s.sortedHooksLocked() {
+		h.prune(s.now())
+		out = append(out, WebhookInfo{ID: h.id, URI: h.uri, Events: slices.Clone(h.events), State: h.state, Secrets: len(h.secrets)})
+	}
+	return out
+}
+
+// Ping sends a ping event to the webhook with this id, as the API's :ping
+// does.
+func (s *Server) Ping(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	h := s.hooks[id]
+	if h == nil {
+		return fmt.Errorf("%w: %q", ErrUnknownWebhook, id)
+	}
+	ev := s.newEvent(PingType, h.id, s.now(), eventData{ID: h.id}, nil, nil)
+	ev.ping = h.id
+	s.emitLocked(ev, emitOptions{})
+	return nil
+}
+
+// API handlers.
+
+func (s *Server) createWebhook(r *http.Request, _ []string) (any, error) {
+	var in webhookInput
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	if in.URI == nil || *in.URI == "" {
+		return nil, invalidArgument("uri is required")
+	}
+	if err := checkHookURI(*in.URI); err != nil {
+		return nil, err
+	}
+	var evs []string
+	if in.SubscribedEvents != nil {
+		evs = *in.SubscribedEvents
+	}
+	if err := checkEvents(evs); err != nil {
+		return nil, err
+	}
+	name := ""
+	if in.Name != nil {
+		name = *in.Name
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, text, err := s.addHookLocked(name, *in.URI, evs)
+	if err != nil {
+		return nil, err
+	}
+	out := s.webhookJSON(h)
+	out.NewSigningSecret = text
+	return out, nil
+}
+
+func (s *Server) hookLocked(id string) (*webhook, error) {
+	h := s.hooks[id]
+	if h == nil {
+		return nil, notFound("Webhook %q not found.", id)
+	}
+	return h, nil
+}
+
+func (s *Server) getWebhook(_ *http.Request, args []string) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, err := s.hookLocked(args[0])
+	if err != nil {
+		return nil, err
+	}
+	return s.webhookJSON(h), nil
+}
+
+func (s *Server) listWebhooks(r *http.Request, _ []string) (any, error) {
+	size, after, err := pageArgs(r.URL.Query(), "page_size", "page_token")
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := struct {
+		Webhooks      []*webhookJSON `json:"webhooks"`
+		NextPageToken string         `json:"next_page_token,omitempty"`
+	}{Webhooks: []*webhookJSON{}}
+	var last uint64
+	for _, h := range s.sortedHooksLocked() {
+		if h.seq <= after {
+			continue
+		}
+		if len(out.Webhooks) == size {
+			out.NextPageToken = pageToken(last)
+			break
+		}
+		out.Webhooks = append(out.Webhooks, s.webhookJSON(h))
+		last = h.seq
+	}
+	return out, nil
+}
+
+func (s *Server) updateWebhook(r *http.Request, args []string) (any, error) {
+	var in webhookInput
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	fields, err := updateFields(r.URL.Query().Get("update_mask"), in)
+	if err != nil {
+		return nil, err
+	}
+	// Check everything before changing anything.
+	for _, f := range fields {
+		switch f {
+		case "uri":
+			if in.URI == nil {
+				return nil, invalidArgument("update_mask names uri, but the body has none")
+			}
+			if err := checkHookURI(*in.URI); err != nil {
+				return nil, err
+			}
+		case "subscribed_events":
+			if in.SubscribedEvents == nil {
+				return nil, invalidArgument("update_mask names subscribed_events, but the body has none")
+			}
+			if err := checkEvents(*in.SubscribedEvents); err != nil {
+				return nil, err
+			}
+		case "state":
+			if in.State == nil {
+				return nil, invalidArgument("update_mask names state, but the body has none")
+			}
+			st := strings.ToLower(*in.State)
+			if st != stateEnabled && st != stateDisabled {
+				return nil, invalidArgument("state must be enabled or disabled, got %q", *in.State)
+			}
+			*in.State = st
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, err := s.hookLocked(args[0])
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fields {
+		switch f {
+		case "name":
+			h.name = ""
+			if in.Name != nil {
+				h.name = *in.Name
+			}
+		case "uri":
+			h.uri = *in.URI
+		case "subscribed_events":
+			h.events = slices.Clone(*in.SubscribedEvents)
+		case "state":
+			h.state = *in.State
+			h.failures = 0
+		}
+	}
+	h.updated = s.now()
+	return s.webhookJSON(h), nil
+}
+
+// updateFields returns the fields an update changes: those update_mask
+// names, or without a mask those the body carries. Unknown names are
+// refused, as Google's APIs refuse them.
+func updateFields(mask string, in webhookInput) ([]string, error) {
+	if mask == "" {
+		var out []string
+		if in.Name != nil {
+			out = append(out, "name")
+		}
+		if in.URI != nil {
+			out = append(out, "uri")
+		}
+		if in.SubscribedEvents != nil {
+			out = append(out, "subscribed_events")
+		}
+		if in.State != nil {
+			out = append(out, "state")
+		}
+		if len(out) == 0 {
+			return nil, invalidArgument("the update changes nothing: give update_mask and the fields")
+		}
+		return out, nil
+	}
+	var out []string
+	for f := range strings.SplitSeq(mask, ",") {
+		f = strings.TrimSpace(f)
+		if f == "subscribedEvents" {
+			f = "subscribed_events"
+		}
+		switch f {
+		case "name", "uri", "subscribed_events", "state":
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		default:
+			return nil, invalidArgument("update_mask: unknown or immutable field %q", f)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) deleteWebhook(_ *http.Request, args []string) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.hookLocked(args[0]); err != nil {
+		return nil, err
+	}
+	delete(s.hooks, args[0])
+	return struct{}{}, nil
+}
+
+func (s *Server) pingWebhook(r *http.Request, args []string) (any, error) {
+	var body struct{}
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	_, err := s.hookLocked(args[0])
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Ping(args[0]); err != nil {
+		return nil, &apiError{http.StatusServiceUnavailable, err.Error(), "UNAVAILABLE"}
+	}
+	return struct{}{}, nil
+}
+
+// rotateWebhook adds a new secret. The previous ones stay valid for 24 hours
+// (revoke_previous_secrets_after_h24, the default) or are dropped
+// (revoke_previous_secrets_immediately). The enum is accepted in either
+// case: the guide's samples send it upper case, the SDKs lower case.
+func (s *Server) rotateWebhook(r *http.Request, args []string) (any, error) {
+	var in struct {
+		RevocationBehavior string `json:"revocation_behavior"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	immediately := false
+	switch strings.ToLower(in.RevocationBehavior) {
+	case "", "revoke_previous_secrets_after_h24", "revocation_behavior_unspecified":
+	case "revoke_previous_secrets_immediately":
+		immediately = true
+	default:
+		return nil, invalidArgument("revocation_behavior: unknown value %q", in.RevocationBehavior)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, err := s.hookLocked(args[0])
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	h.prune(now)
+	if immediately {
+		h.secrets = h.secrets[:0]
+	} else {
+		for i := range h.secrets {
+			if exp := now.Add(rotationGrace); h.secrets[i].expires.IsZero() || h.secrets[i].expires.After(exp) {
+				h.secrets[i].expires = exp
+			}
+		}
+	}
+	text, key := newSecret()
+	h.secrets = append([]secret{{text: text, key: key}}, h.secrets...)
+	// Bounded: a receiver checks at most signature.MaxEntries entries anyway.
+	h.secrets = h.secrets[:min(len(h.secrets), maxSecrets)]
+	h.updated = now
+	return struct {
+		Secret string `json:"secret"`
+	}{text}, nil
+}
