@@ -2,8 +2,8 @@ package gemhooktest
 
 import (
 	"cmp"
-	"slices"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
