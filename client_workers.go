@@ -36,6 +36,11 @@ func (w *workers) push(x checker) bool {
 	if w.closed {
 		return false
 	}
+	if w.head > 64 && w.head*2 >= len(w.queue) {
+		n := copy(w.queue, w.queue[w.head:])
+		clear(w.queue[n:])
+		w.queue, w.head = w.queue[:n], 0
+	}
 	w.queue = append(w.queue, x)
 	if w.active < w.max {
 		w.active++
