@@ -150,3 +150,7 @@ func MarshalJWKS(keys ...JWK) ([]byte, error) {
 	}
 	return json.Marshal(out)
 }
+
+// GeminiIssuer is the "iss" gemhook's receiver expects by default on a JWS
+// delivery that carries one: the origin that publishes Gemini's key set.
+const GeminiIssuer = "https://generativelanguage.googleapis.com"

@@ -1,0 +1,107 @@
+package gemhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bounds on what a key set fetch may cost. Google publishes three keys in
+// well under a kilobyte.
+const (
+	maxJWKSBytes = 256 << 10 // response body
+	maxJWKSKeys  = 32        // entries in "keys"; jwk.Parse refuses more
+)
+
+var errRedirect = errors.New("JWKS endpoint answered with a redirect, which is not followed")
+
+// defaultJWKSClient is used when ReceiverConfig.HTTPClient is nil. It does
+// not follow redirects: the key set must come from the configured URL, not
+// from wherever a compromised or misconfigured host points (for example a
+// cloud metadata address). It has its own transport, whose idle
+// connections close closes. A user-supplied client is used as it is; the
+// fetch timeout and the body cap apply to it as well.
+func defaultJWKSClient() *http.Client {
+	return &http.Client{
+		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+		Timeout:       jwksFetchTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return errRedirect },
+	}
+}
+
+func checkJWKSURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("gemhook: ReceiverConfig.JWKSURL %q is not an absolute http(s) URL", s)
+	}
+	return nil
+}
+
+// fetch downloads and parses the key set. net/http does the transfer
+// rather than jwk.Fetch, which cannot take a per-call key cap and hides
+// the response headers, whose max-age sets the refresh time.
+func (k *keySet) fetch(ctx context.Context) (*keyState, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	res, err := k.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, io.LimitReader(res.Body, 4<<10)) // lets the connection be reused
+		return nil, fmt.Errorf("JWKS endpoint answered %s", res.Status)
+	}
+	if res.ContentLength > maxJWKSBytes {
+		return nil, fmt.Errorf("JWKS response of %d bytes is over the %d byte cap", res.ContentLength, maxJWKSBytes)
+	}
+	doc, err := io.ReadAll(io.LimitReader(res.Body, maxJWKSBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading JWKS response: %w", err)
+	}
+	if len(doc) > maxJWKSBytes {
+		return nil, fmt.Errorf("JWKS response is over the %d byte cap", maxJWKSBytes)
+	}
+	entries, err := parseJWKS(doc)
+	if err != nil {
+		return nil, err
+	}
+	now := k.now()
+	s, err := newKeyState(entries, now, now.Add(refreshAfter(res.Header)))
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range s.dropped {
+		k.log.LogAttrs(ctx, slog.LevelDebug, "gemhook: JWKS key ignored", slog.String("reason", d))
+	}
+	return s, nil
+}
+
+// refreshAfter reads max-age from Cache-Control and clamps it, so that a
+// tiny max-age cannot cause a fetch storm nor a huge one pin revoked keys.
+func refreshAfter(h http.Header) time.Duration {
+	for _, v := range h.Values("Cache-Control") {
+		for d := range strings.SplitSeq(v, ",") {
+			name, val, ok := strings.Cut(strings.TrimSpace(d), "=")
+			if !ok || !strings.EqualFold(name, "max-age") {
+				continue
+			}
+			sec, err := strconv.ParseInt(strings.Trim(val, `"`), 10, 64)
+			if err != nil || sec < 0 {
+				continue
+			}
+			return min(max(time.Duration(min(sec, 1<<32))*time.Second, jwksMinRefresh), jwksMaxRefresh)
+		}
+	}
+	return jwksRefresh
+}
