@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Errors returned by the Server's Go methods.
@@ -59,4 +60,13 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	writeJSON(w, e.Code, struct {
 		Error *apiError `json:"error"`
 	}{e})
+}
+
+// writeInteractionError answers for the interactions endpoints, whose
+// schema (as genai v1.77.0 declares it) has a string code: a numeric one
+// would make genai report a schema mismatch instead of the error.
+func writeInteractionError(w http.ResponseWriter, e *apiError) {
+	writeJSON(w, e.Code, map[string]any{"error": map[string]any{
+		"code": strings.ToLower(e.Status), "message": e.Message, "status": e.Status,
+	}})
 }

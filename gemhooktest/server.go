@@ -175,8 +175,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound("gemhooktest: no route for %s %s", r.Method, r.URL.Path))
 		return
 	}
+	fail := writeError
+	if strings.HasPrefix(op, "interactions.") {
+		fail = writeInteractionError
+	}
 	if e := s.checkKey(r); e != nil {
-		writeError(w, e)
+		fail(w, e)
 		return
 	}
 	v, err := h(r, args)
@@ -185,7 +189,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !errors.As(err, &e) {
 			e = &apiError{http.StatusInternalServerError, err.Error(), "INTERNAL"}
 		}
-		writeError(w, e)
+		fail(w, e)
 		return
 	}
 	if raw, ok := v.(rawBody); ok {
