@@ -15,7 +15,9 @@ import (
 	"google.golang.org/genai/interactions/models/webhooks"
 )
 
-func getWebhookReq(id string) operations.GetWebhookRequest { return operations.GetWebhookRequest{ID: id} }
+func getWebhookReq(id string) operations.GetWebhookRequest {
+	return operations.GetWebhookRequest{ID: id}
+}
 
 func apiStatus(t *testing.T, err error) int {
 	t.Helper()
