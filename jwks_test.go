@@ -1,0 +1,327 @@
+package gemhook
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gemhook/gemhook/internal/leaktest"
+	"github.com/gemhook/gemhook/internal/signature"
+)
+
+// wantDown checks that a delivery is refused as "keys unavailable", never
+// as a forgery, by Verify and by ServeHTTP (503 with Retry-After).
+func (f *ksFixture) wantDown(t *testing.T, i int) {
+	t.Helper()
+	body := []byte(ksBody)
+	h := f.v1a(i, "msg_down", body)
+	_, err := f.verify(h, body)
+	if !errors.Is(err, ErrKeysUnavailable) || errors.Is(err, ErrNoMatchingSignature) {
+		t.Fatalf("Verify: %v, want ErrKeysUnavailable only", err)
+	}
+	rec := f.serveHTTP(h, body)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("ServeHTTP: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+}
+
+func (f *ksFixture) wantUp(t *testing.T, i int) {
+	t.Helper()
+	body := []byte(ksBody)
+	if _, err := f.verify(f.v1a(i, "msg_up", body), body); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if rec := f.serveHTTP(f.v1a(i, fmt.Sprintf("msg_up%d", f.clk.Now().UnixNano()), body), body); rec.Code/100 != 2 {
+		t.Fatalf("ServeHTTP: %d", rec.Code)
+	}
+}
+
+func fail500(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, "boom", http.StatusInternalServerError)
+}
+
+// K-1: a failed first fetch answers 503, is retried within seconds, and
+// verification resumes as soon as the set is back.
+func TestKeySetDownThenBack(t *testing.T) {
+	defer leaktest.Check(t)()
+	f := newKS(t, ksStandard(t), nil)
+	defer f.close()
+	f.srv.misbehave(fail500)
+	f.wantDown(t, 0)
+	if n := f.srv.hits.Load(); n != 1 {
+		t.Fatalf("%d fetches, want 1: retries wait for the retry gap", n)
+	}
+	f.srv.serve(ksStandard(t))
+	f.wantDown(t, 0) // same instant: still inside the retry gap
+	f.clk.Advance(jwksFailRetry)
+	f.wantUp(t, 0)
+	if n := f.srv.hits.Load(); n != 2 {
+		t.Fatalf("%d fetches, want 2", n)
+	}
+}
+
+// K-2: a key set endpoint that never answers costs a delivery at most
+// maxWait, and the fetch itself gives up at fetchTimeout.
+func TestKeySetHangs(t *testing.T) {
+	defer leaktest.Check(t)()
+	f := newKS(t, ksStandard(t), nil)
+	defer f.close()
+	f.k.t.maxWait = 100 * time.Millisecond
+	f.k.t.fetchTimeout = 300 * time.Millisecond
+	f.srv.hang()
+	start := time.Now()
+	f.wantDown(t, 0)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %v", d)
+	}
+	// The fetch times out on its own; then the set comes back.
+	f.srv.waitHits(t, 1)
+	f.srv.serve(ksStandard(t))
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		f.k.mu.Lock()
+		done := !f.k.inflight
+		f.k.mu.Unlock()
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the hung fetch never timed out")
+		}
+		time.Sleep(10 * time.Millisecond) // waiting on real time: the fetch timeout is real
+	}
+	f.clk.Advance(jwksFailRetry)
+	f.wantUp(t, 0)
+}
+
+// K-3, K-4, K-5: garbage, oversized and redirected responses fail the
+// fetch; before any good set that is a 503, after one the old set stays.
+func TestKeySetBadResponses(t *testing.T) {
+	metadata := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("redirect was followed to %s", r.URL)
+	}))
+	defer metadata.Close()
+	huge := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"keys":[`))
+		chunk := []byte(strings.Repeat(" ", 64<<10))
+		for range 50 << 4 { // 50 MiB, unless the client stops reading
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}
+	hugeDeclared := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(50<<20))
+		w.Write([]byte(`{"keys":[]}`))
+	}
+	static := func(status int, ctype, body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", ctype)
+			w.WriteHeader(status)
+			w.Write([]byte(body))
+		}
+	}
+	many := make([]signature.JWK, 40)
+	for i := range many {
+		many[i] = signature.JWK{KID: fmt.Sprint("k", i), Key: ksEd(i % 3).Public()}
+	}
+	tooMany := ksDoc(t, many...)
+	for name, h := range map[string]http.HandlerFunc{
+		"500":                fail500,
+		"404":                static(http.StatusNotFound, "text/plain", "no"),
+		"HTML":               static(http.StatusOK, "text/html", "<html>maintenance</html>"),
+		"invalid JSON":       static(http.StatusOK, "application/json", `{"keys":[{`),
+		"empty set":          static(http.StatusOK, "application/json", `{"keys":[]}`),
+		"no keys member":     static(http.StatusOK, "application/json", `{"kty":"OKP"}`),
+		"only unusable keys": static(http.StatusOK, "application/json", `{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`),
+		"50 MiB body":        huge,
+		"declared 50 MiB":    hugeDeclared,
+		"too many keys":      static(http.StatusOK, "application/json", string(tooMany)),
+		"redirect to metadata": func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, metadata.URL+"/computeMetadata/v1/", http.StatusFound)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer leaktest.Check(t)()
+			// No set yet: unavailable.
+			f := newKS(t, ksStandard(t), nil)
+			defer f.close()
+			f.srv.misbehave(h)
+			f.wantDown(t, 1)
+
+			// A good set is kept when a refresh returns this.
+			g := newKS(t, ksStandard(t), nil)
+			defer g.close()
+			g.wantUp(t, 1)
+			g.srv.misbehave(h)
+			g.clk.Advance(jwksRefresh + time.Second)
+			g.wantUp(t, 1) // pokes the refresher, which fails
+			g.srv.waitHits(t, 2)
+			g.wantUp(t, 2)
+		})
+	}
+}
+
+// K-6: a set that cannot be refreshed is trusted up to the maximum
+// staleness, then verification fails closed.
+func TestKeySetMaxStaleness(t *testing.T) {
+	defer leaktest.Check(t)()
+	f := newKS(t, ksStandard(t), nil)
+	defer f.close()
+	f.wantUp(t, 0)
+	f.srv.misbehave(fail500)
+	f.clk.Advance(jwksMaxStale - time.Minute)
+	f.wantUp(t, 0)
+	f.clk.Advance(2 * time.Minute)
+	f.wantDown(t, 0)
+	f.srv.serve(ksStandard(t))
+	f.clk.Advance(jwksFailRetry)
+	f.wantUp(t, 0)
+}
+
+// K-7: two keys under one kid verify no JWS; the other kids are unharmed.
+func TestKeySetDuplicateKids(t *testing.T) {
+	defer leaktest.Check(t)()
+	doc := ksDoc(t,
+		signature.JWK{KID: "dup", Key: &ksRSA(0).PublicKey},
+		signature.JWK{KID: "dup", Key: &ksRSA(1).PublicKey},
+		signature.JWK{KID: "r1", Key: &ksRSA(0).PublicKey})
+	f := newKS(t, doc, nil)
+	defer f.close()
+	claims := f.claims(t, ksBody, nil)
+	for _, key := range []int{0, 1} {
+		tok, _ := signature.SignJWS(ksRSA(key), "dup", claims)
+		if _, _, why := f.verifyJWS(t, tok, ksBody); !errors.Is(why, errUnknownKID) {
+			t.Fatalf("dup kid signed by key %d: %v", key, why)
+		}
+	}
+	tok, _ := signature.SignJWS(ksRSA(0), "r1", claims)
+	if _, err, why := f.verifyJWS(t, tok, ksBody); err != nil {
+		t.Fatalf("r1: %v (%v)", err, why)
+	}
+}
+
+// K-8: max-age sets the refresh time, clamped so that a tiny one cannot
+// cause a fetch storm.
+func TestKeySetCacheControl(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"max-age=1", jwksMinRefresh},
+		{"public, max-age=1800, must-revalidate", 30 * time.Minute},
+		{"max-age=99999999999", jwksMaxRefresh},
+		{"no-store", jwksRefresh},
+		{"", jwksRefresh},
+	} {
+		t.Run(tc.header, func(t *testing.T) {
+			defer leaktest.Check(t)()
+			f := newKS(t, ksStandard(t), nil)
+			defer f.close()
+			f.srv.cache = tc.header
+			f.wantUp(t, 0)
+			s := f.k.state.Load()
+			if got := s.refreshAt.Sub(s.fetched); got != tc.want {
+				t.Fatalf("refresh after %v, want %v", got, tc.want)
+			}
+			f.clk.Advance(tc.want - time.Second)
+			f.wantUp(t, 0)
+			if n := f.srv.hits.Load(); n != 1 {
+				t.Fatalf("%d fetches before the refresh was due", n)
+			}
+		})
+	}
+}
+
+// The refresher refreshes a due set in the background, woken by the ticker
+// alone, and keys dropped from the set stop verifying.
+func TestKeySetBackgroundRefresh(t *testing.T) {
+	defer leaktest.Check(t)()
+	f := newKS(t, ksStandard(t), nil)
+	f.k.t.tick = 5 * time.Millisecond
+	defer f.close()
+	f.wantUp(t, 2)
+	f.srv.serve(ksDoc(t, signature.JWK{KID: "e1", Key: ksEd(0).Public()}))
+	f.clk.Advance(jwksRefresh)
+	f.srv.waitHits(t, 2)
+	for deadline := time.Now().Add(5 * time.Second); len(f.k.state.Load().ed) != 1; {
+		if time.Now().After(deadline) {
+			t.Fatal("refreshed set never installed")
+		}
+		time.Sleep(time.Millisecond) // the swap follows the response by microseconds
+	}
+	body := []byte(ksBody)
+	if _, err := f.verify(f.v1a(2, "msg_gone", body), body); !errors.Is(err, ErrNoMatchingSignature) {
+		t.Fatalf("dropped key: %v", err)
+	}
+	f.wantUp(t, 0)
+}
+
+// Many deliveries arriving together before the first fetch share it.
+func TestKeySetFirstFetchIsShared(t *testing.T) {
+	defer leaktest.Check(t)()
+	f := newKS(t, ksStandard(t), nil)
+	defer f.close()
+	gate := make(chan struct{})
+	f.srv.misbehave(func(w http.ResponseWriter, r *http.Request) {
+		<-gate
+		w.Write(ksStandard(t))
+	})
+	body := []byte(ksBody)
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := range 50 {
+		h := f.v1a(i%3, fmt.Sprint("msg_", i), body)
+		wg.Go(func() {
+			_, err := f.verify(h, body)
+			errs <- err
+		})
+	}
+	f.srv.waitHits(t, 0)
+	for {
+		f.k.mu.Lock()
+		inflight := f.k.inflight
+		f.k.mu.Unlock()
+		if inflight {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.srv.hits.Load(); n != 1 {
+		t.Fatalf("%d fetches, want 1", n)
+	}
+}
+
+func TestKeySetClosed(t *testing.T) {
+	defer leaktest.Check(t)()
+	f := newKS(t, ksStandard(t), nil)
+	f.wantUp(t, 0)
+	f.close()
+	f.k.close() // idempotent
+	f.clk.Advance(jwksMaxStale + time.Hour)
+	body := []byte(ksBody)
+	if _, err := f.verify(f.v1a(0, "msg_late", body), body); !errors.Is(err, ErrKeysUnavailable) || !errors.Is(err, ErrClosed) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestBadJWKSURL(t *testing.T) {
+	for _, u := range []string{"ftp://keys.example/jwks", "/relative/jwks.json", "https://", "::"} {
+		if _, err := NewReceiver(ReceiverConfig{JWKSURL: u}); err == nil {
+			t.Fatalf("%q accepted", u)
+		}
+	}
+}
