@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -208,7 +209,12 @@ func offline() (*setup, error) {
 		defer close(served)
 		_ = r.Serve(ln)
 	}()
-	gc, err := genai.NewClient(context.Background(), emu.ClientConfig())
+	// An own transport, so that close can drop its idle connections: the
+	// emulator's graceful shutdown would otherwise wait for them.
+	transport := &http.Transport{}
+	cc := emu.ClientConfig()
+	cc.HTTPClient = &http.Client{Transport: transport}
+	gc, err := genai.NewClient(context.Background(), cc)
 	if err != nil {
 		r.Close()
 		emu.Close()
@@ -225,6 +231,7 @@ func offline() (*setup, error) {
 		close: func() {
 			r.Close()
 			<-served
+			transport.CloseIdleConnections()
 			emu.Close()
 		},
 	}
