@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -151,3 +152,13 @@ func (h *harness) acceptedOnce(t testing.TB) {
 		t.Errorf("OnEvent ran %d times, want 1", n)
 	}
 }
+
+var errFull = errors.New("orphan buffer full")
+
+func newPost(d delivery) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, "/hooks/gemini", bytes.NewReader(d.body))
+	req.Header = d.hdr.Clone()
+	return req
+}
+
+func recorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
