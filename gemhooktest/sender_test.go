@@ -2,6 +2,7 @@ package gemhooktest
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -224,6 +225,7 @@ func TestAttemptTimeout(t *testing.T) {
 	release := make(chan struct{})
 	rc := newReceiver(t)
 	rc.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
 		select {
 		case <-release:
 		case <-r.Context().Done():
