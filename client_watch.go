@@ -54,8 +54,8 @@ type watch[T any] struct {
 	again  bool      // an event arrived while a check ran
 	hinted bool      // a terminal event arrived; a lagging API gets a quick recheck
 	step   uint8     // backoff step of polls or retries
-	pollAt time.Time // due time of the scheduled poll, to spot stale firings
-	hint   hub.Note  // the terminal event's code and message
+	pollAt int64     // due time (Unix ns) of the scheduled poll, to spot stale firings
+	hint   *hub.Note // the first terminal event, for its code and message
 }
 
 // start registers a job that exists at Gemini and returns its future. With
@@ -110,7 +110,10 @@ func (w *watch[T]) Wake(n hub.Note) {
 	}
 	w.mu.Lock()
 	if n.Terminal && !w.hinted {
-		w.hinted, w.hint, w.step = true, n, 0
+		w.hinted, w.step = true, 0
+		if n.Code != "" || n.Message != "" {
+			w.hint = &n
+		}
 	}
 	switch w.phase {
 	case idle:
@@ -128,7 +131,7 @@ func (w *watch[T]) Wake(n hub.Note) {
 // Fire implements reconcile.Task.
 func (w *watch[T]) Fire(at time.Time) {
 	w.mu.Lock()
-	if w.phase != idle || !at.Equal(w.pollAt) {
+	if w.phase != idle || at.UnixNano() != w.pollAt {
 		w.mu.Unlock()
 		return
 	}
@@ -145,7 +148,10 @@ func (w *watch[T]) check(ctx context.Context) {
 		return
 	}
 	w.phase, w.again = running, false
-	hint := w.hint
+	var hint hub.Note
+	if w.hint != nil {
+		hint = *w.hint
+	}
 	w.mu.Unlock()
 
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
@@ -200,8 +206,9 @@ func (w *watch[T]) scheduleLocked(base time.Duration, backoff bool) {
 		w.step++
 		d += rand.N(d/10 + 1)
 	}
-	w.pollAt = w.c.now().Add(d)
-	w.c.sched.Schedule(&w.entry, w, w.pollAt)
+	at := w.c.now().Add(d)
+	w.pollAt = at.UnixNano()
+	w.c.sched.Schedule(&w.entry, w, at)
 }
 
 func (w *watch[T]) finish(v T, err error, outcome string) {

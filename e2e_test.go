@@ -32,14 +32,18 @@ type stack struct {
 	live   atomic.Pointer[Receiver] // what the hook server serves with; swapped on restart
 	c      *Client
 	secret string
+	// API connections are dropped before the emulator stops: its graceful
+	// shutdown waits seconds for connections that were dialed but unused.
+	transport *http.Transport
 }
 
 func newStack(t *testing.T, opts gemhooktest.Options, cfg Config) *stack {
 	t.Helper()
 	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
 	t.Setenv("GOOGLE_GENAI_USE_ENTERPRISE", "")
-	s := &stack{emu: gemhooktest.NewServer(opts)}
+	s := &stack{emu: gemhooktest.NewServer(opts), transport: &http.Transport{}}
 	t.Cleanup(s.emu.Close)
+	t.Cleanup(s.transport.CloseIdleConnections)
 	s.hooks = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.rcv().ServeHTTP(w, req)
 	}))
@@ -56,7 +60,9 @@ func (s *stack) restart(t *testing.T, cfg Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gc, err := genai.NewClient(context.Background(), s.emu.ClientConfig())
+	cc := s.emu.ClientConfig()
+	cc.HTTPClient = &http.Client{Transport: s.transport}
+	gc, err := genai.NewClient(context.Background(), cc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +82,7 @@ func (s *stack) close() {
 	s.c.Close()
 	s.r.Close()
 	s.hooks.Close()
+	s.transport.CloseIdleConnections()
 	s.emu.Close()
 }
 
