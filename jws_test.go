@@ -252,9 +252,13 @@ func TestJWSUnknownKidStormAndRotation(t *testing.T) {
 	f := newKS(t, ksStandard(t), withAudience)
 	defer f.close()
 	claims := f.claims(t, ksBody, func(c map[string]any) { c["aud"] = ksAudience })
+	// The kid is looked up before any signature check, so the storm's
+	// tokens need no real signature.
+	enc := base64.RawURLEncoding
+	tail := "." + enc.EncodeToString(claims) + "." + enc.EncodeToString(make([]byte, 256))
 	storm := func() {
 		for i := range 1000 {
-			tok := rawJWS(t, `{"alg":"RS256","kid":"bogus`+strconv.Itoa(i)+`"}`, claims, "RS256", ksRSA(0))
+			tok := enc.EncodeToString([]byte(`{"alg":"RS256","kid":"bogus`+strconv.Itoa(i)+`"}`)) + tail
 			if _, err := f.verify(f.headers("msg_s"+strconv.Itoa(i), tok), []byte(ksBody)); !errors.Is(err, ErrNoMatchingSignature) {
 				t.Fatalf("storm %d: %v", i, err)
 			}
