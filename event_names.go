@@ -47,7 +47,9 @@ var guideOnly = []string{"batch.cancelled", "interaction.cancelled"}
 // lists.
 func EventTypes() []string { return slices.Concat(subscribable, guideOnly) }
 
-func knownEvent(s string) bool { return slices.Contains(subscribable, s) || slices.Contains(guideOnly, s) }
+func knownEvent(s string) bool {
+	return slices.Contains(subscribable, s) || slices.Contains(guideOnly, s)
+}
 
 // CheckEvents reports whether every name is an event type a project webhook
 // can subscribe to. The error joins one *EventNameError per bad name; use
@@ -107,7 +109,7 @@ var outcomes = map[string]map[string]string{
 		"requiresaction": "requires_action", "action_required": "requires_action",
 		"needs_action": "requires_action", "requires_input": "requires_action",
 		"function_call": "requires_action",
-		"cancelled": "cancelled", "canceled": "cancelled", "cancel": "cancelled",
+		"cancelled":     "cancelled", "canceled": "cancelled", "cancel": "cancelled",
 	},
 	// Gemini has no video failure event: video.generated fires either way.
 	"video": {
