@@ -163,5 +163,3 @@ func BenchmarkPendingFutures(b *testing.B) {
 		c.Close()
 	}
 }
-
-
