@@ -94,6 +94,9 @@ type Options struct {
 	// OnDelivery, if set, is called after every delivery attempt (and for
 	// every dropped event) from the delivering goroutine.
 	OnDelivery func(Delivery)
+	// OnSecret, if set, is told every signing secret the Server issues
+	// (webhook create, rotation, RegisterWebhook), outside its lock.
+	OnSecret func(webhookID, uri, secret string)
 	// Transport carries deliveries; default: a fresh http.Transport.
 	// Redirects are never followed whatever it is.
 	Transport http.RoundTripper

@@ -180,12 +180,19 @@ func (s *Server) RegisterWebhook(uri string, events ...string) (secret string) {
 		panic("gemhooktest: RegisterWebhook: " + err.Error())
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, text, err := s.addHookLocked("", uri, events)
+	h, text, err := s.addHookLocked("", uri, events)
+	s.mu.Unlock()
 	if err != nil {
 		panic("gemhooktest: RegisterWebhook: " + err.Error())
 	}
+	s.issued(h.id, uri, text)
 	return text
+}
+
+func (s *Server) issued(id, uri, secret string) {
+	if s.opts.OnSecret != nil {
+		s.opts.OnSecret(id, uri, secret)
+	}
 }
 
 // WebhookInfo describes a project webhook, for tests.
@@ -252,13 +259,15 @@ func (s *Server) createWebhook(r *http.Request, _ []string) (any, error) {
 		name = *in.Name
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	h, text, err := s.addHookLocked(name, *in.URI, evs)
 	if err != nil {
+		s.mu.Unlock()
 		return nil, err
 	}
 	out := s.webhookJSON(h)
+	s.mu.Unlock()
 	out.NewSigningSecret = text
+	s.issued(out.ID, out.URI, text)
 	return out, nil
 }
 
@@ -457,9 +466,9 @@ func (s *Server) rotateWebhook(r *http.Request, args []string) (any, error) {
 		return nil, invalidArgument("revocation_behavior: unknown value %q", in.RevocationBehavior)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	h, err := s.hookLocked(args[0])
 	if err != nil {
+		s.mu.Unlock()
 		return nil, err
 	}
 	now := s.now()
@@ -478,6 +487,9 @@ func (s *Server) rotateWebhook(r *http.Request, args []string) (any, error) {
 	// Bounded: a receiver checks at most signature.MaxEntries entries anyway.
 	h.secrets = h.secrets[:min(len(h.secrets), maxSecrets)]
 	h.updated = now
+	uri := h.uri
+	s.mu.Unlock()
+	s.issued(args[0], uri, text)
 	return struct {
 		Secret string `json:"secret"`
 	}{text}, nil
