@@ -1,0 +1,178 @@
+package gemhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// refDecode is decodeEvent written the slow, obvious way with
+// encoding/json: members by exact key, last one wins, and a known member of
+// an unexpected type reads as absent. The fast decoder must agree with it.
+func refDecode(body []byte) (*Event, error) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if !json.Valid(body) || len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, ErrMalformedEvent
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, err
+	}
+	str := func(raw json.RawMessage) string {
+		var s string
+		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+			return ""
+		}
+		return s
+	}
+	obj := func(raw json.RawMessage) map[string]any {
+		if len(raw) == 0 || raw[0] != '{' {
+			return nil
+		}
+		var m map[string]any
+		json.Unmarshal(raw, &m)
+		return m
+	}
+	ev := &Event{Raw: body, Type: str(top["type"]), UserMetadata: obj(top["user_metadata"])}
+	if t, err := time.Parse(time.RFC3339Nano, str(top["timestamp"])); err == nil {
+		ev.Timestamp = t
+	}
+	if raw := top["data"]; len(raw) > 0 && raw[0] == '{' {
+		var d map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return nil, err
+		}
+		id := str(d["id"])
+		if id == "" {
+			id = str(d["name"])
+		}
+		ev.Resource = resourceName(ev.Type, id)
+		ev.Data = EventData{
+			OutputFileURI: str(d["output_file_uri"]),
+			FileName:      str(d["file_name"]),
+			VideoURI:      str(d["video_uri"]),
+			ErrorMessage:  str(d["error_message"]),
+			Raw:           raw,
+		}
+		switch c := d["error_code"]; {
+		case len(c) == 0 || string(c) == "null":
+		case c[0] == '"':
+			ev.Data.ErrorCode = str(c)
+		default:
+			ev.Data.ErrorCode = string(c)
+		}
+		if ev.UserMetadata == nil {
+			ev.UserMetadata = obj(d["user_metadata"])
+		}
+	}
+	return ev, nil
+}
+
+// sameEvent compares two decodings; Data.Raw by content.
+func sameEvent(a, b *Event) bool {
+	if !bytes.Equal(a.Data.Raw, b.Data.Raw) {
+		return false
+	}
+	x, y := *a, *b
+	x.Data.Raw, y.Data.Raw = nil, nil
+	return reflect.DeepEqual(x, y)
+}
+
+func TestDecodeEvent(t *testing.T) {
+	ts := time.Date(2026, 1, 22, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name, body string
+		want       Event
+	}{
+		{"guide sample", `{"type":"batch.succeeded","version":"v1","timestamp":"2026-01-22T12:00:00Z","data":{"id":"batch_123456","output_file_uri":"gs://my-bucket/results.jsonl"}}`,
+			Event{Type: "batch.succeeded", Timestamp: ts, Resource: "batches/batch_123456", Data: EventData{OutputFileURI: "gs://my-bucket/results.jsonl"}}},
+		{"full batch name", `{"type":"batch.expired","data":{"id":"batches/xyz"}}`,
+			Event{Type: "batch.expired", Resource: "batches/xyz"}},
+		{"name instead of id", `{"type":"batch.cancelled","data":{"name":"batches/n1"}}`,
+			Event{Type: "batch.cancelled", Resource: "batches/n1"}},
+		{"failed, numeric code", `{"type":"batch.failed","data":{"id":"b","error_code":3,"error_message":"bad input"}}`,
+			Event{Type: "batch.failed", Resource: "batches/b", Data: EventData{ErrorCode: "3", ErrorMessage: "bad input"}}},
+		{"failed, string code", `{"type":"interaction.failed","data":{"id":"i","error_code":"INVALID_ARGUMENT"}}`,
+			Event{Type: "interaction.failed", Resource: "interactions/i", Data: EventData{ErrorCode: "INVALID_ARGUMENT"}}},
+		{"video, all three fields", `{"type":"video.generated","data":{"id":"models/veo-3/operations/op1","output_file_uri":"gs://o","file_name":"files/f","video_uri":"https://v"}}`,
+			Event{Type: "video.generated", Resource: "models/veo-3/operations/op1", Data: EventData{OutputFileURI: "gs://o", FileName: "files/f", VideoURI: "https://v"}}},
+		{"bare video id kept", `{"type":"video.generated","data":{"id":"op1"}}`,
+			Event{Type: "video.generated", Resource: "op1"}},
+		{"metadata at the top", `{"type":"interaction.completed","user_metadata":{"tenant":"a"},"data":{"id":"i","user_metadata":{"tenant":"b"}}}`,
+			Event{Type: "interaction.completed", Resource: "interactions/i", UserMetadata: map[string]any{"tenant": "a"}}},
+		{"metadata under data", `{"type":"interaction.completed","data":{"id":"i","user_metadata":{"n":1}}}`,
+			Event{Type: "interaction.completed", Resource: "interactions/i", UserMetadata: map[string]any{"n": 1.0}}},
+		{"escapes", `{"type":"batch.failed","data":{"id":"b","error_message":"line\nquote\" \u00e9 \ud83d\ude00"}}`,
+			Event{Type: "batch.failed", Resource: "batches/b", Data: EventData{ErrorMessage: "line\nquote\" é 😀"}}},
+		{"escaped key", `{"\u0074ype":"batch.expired"}`, Event{Type: "batch.expired"}},
+		{"last key wins", `{"type":"a.x","type":"batch.expired","data":{"id":"1"},"data":{"id":"2"}}`,
+			Event{Type: "batch.expired", Resource: "batches/2"}},
+		{"wrong types read as absent", `{"type":7,"timestamp":false,"user_metadata":[1],"data":{"id":{"x":1},"name":"batches/n","output_file_uri":null}}`,
+			Event{Resource: "batches/n"}},
+		{"keys match exactly", `{"Type":"batch.expired","TYPE":"x"}`, Event{}},
+		{"bad timestamp ignored", `{"type":"batch.expired","timestamp":"yesterday"}`, Event{Type: "batch.expired"}},
+		{"unknown everything", `{"type":"new.thing","version":"v2","extra":[1,{"a":null}],"data":{"id":"z","more":true}}`,
+			Event{Type: "new.thing", Resource: "z"}},
+		{"whitespace around", " \n{ \"type\" : \"batch.expired\" } \t", Event{Type: "batch.expired"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := decodeEvent([]byte(c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.want.Raw = []byte(c.body)
+			got.Data.Raw = nil
+			if !reflect.DeepEqual(*got, c.want) {
+				t.Fatalf("got  %+v\nwant %+v", *got, c.want)
+			}
+			ref, err := refDecode([]byte(c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ = decodeEvent([]byte(c.body))
+			if !sameEvent(got, ref) {
+				t.Fatalf("disagrees with encoding/json:\n got %+v\n ref %+v", got, ref)
+			}
+		})
+	}
+}
+
+func TestDecodeEventData(t *testing.T) {
+	body := `{"type":"batch.succeeded","data": {"id":"b", "x":[1,2]} }`
+	ev, err := decodeEvent([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(ev.Data.Raw) != `{"id":"b", "x":[1,2]}` {
+		t.Fatalf("Data.Raw %q", ev.Data.Raw)
+	}
+	if cap(ev.Data.Raw) != len(ev.Data.Raw) {
+		t.Fatal("Data.Raw can be appended into the body")
+	}
+}
+
+func TestDecodeEventMalformed(t *testing.T) {
+	for _, body := range []string{
+		``, ` `, `null`, `true`, `"s"`, `12`, `[]`, `{`, `}`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{,}`, `{"a":1 "b":2}`,
+		`{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":1e}`, `{"a":-}`, `{"a":+1}`, `{"a":tru}`, `{"a":nul}`, `{"a":[1,]}`,
+		`{"a":"\x"}`, `{"a":"\u12"}`, "{\"a\":\"\x01\"}", `{"a":"unterminated}`, `{'a':1}`, `{"a":1}}`, `{"a":1} x`,
+		`{"a":NaN}`, `{"a":Infinity}`, "\ufeff{}", strings.Repeat(`{"a":`, 10001) + `1` + strings.Repeat(`}`, 10001),
+	} {
+		_, err := decodeEvent([]byte(body))
+		if !errors.Is(err, ErrMalformedEvent) {
+			t.Errorf("decodeEvent(%.40q) = %v, want ErrMalformedEvent", body, err)
+		}
+		if json.Valid([]byte(body)) && strings.HasPrefix(strings.TrimSpace(body), "{") {
+			t.Errorf("%.40q is a JSON object; the test case is wrong", body)
+		}
+	}
+	deep := strings.Repeat(`{"a":`, 9999) + `1` + strings.Repeat(`}`, 9999)
+	if _, err := decodeEvent([]byte(deep)); err != nil || !json.Valid([]byte(deep)) {
+		t.Fatalf("nesting within encoding/json's limit refused: %v", err)
+	}
+}
