@@ -1,7 +1,6 @@
 package signature
 
 import (
-	"encoding/base64"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,15 +54,6 @@ func FuzzParseList(f *testing.F) {
 			}
 			if e != want {
 				t.Fatalf("field %q: %v, want %v", fields[i], e, want)
-			}
-		}
-		// A v1 entry the verifier would decode is 44 characters of
-		// standard base64 for 32 bytes.
-		for _, e := range entries {
-			if e.Scheme == SchemeV1 && len(e.Value) == 44 {
-				if b, err := base64.StdEncoding.Strict().DecodeString(e.Value); err == nil && len(b) != 32 {
-					t.Fatalf("44-char v1 value decodes to %d bytes", len(b))
-				}
 			}
 		}
 	})

@@ -183,4 +183,3 @@ func TestV1VerifyAllocs(t *testing.T) {
 		t.Fatalf("Verify allocates %v times", allocs)
 	}
 }
-
