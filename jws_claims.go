@@ -27,16 +27,17 @@ var boundMembers = [...]struct {
 // checkClaims validates the claims of a token whose signature verified:
 // exp (required), nbf and iat against the clock with jwsSkew, the lifetime,
 // aud when an audience is configured, iss when present, and the binding of
-// the token to body. Members are matched exactly, the last of repeated
-// names winning, as decodeEvent reads the body.
+// the token to body. Both documents are read with decodeEvent's scanner, so
+// members are matched exactly, the last of repeated names winning, just as
+// the event that will be dispatched is read from the body.
 func (k *keySet) checkClaims(payload, body []byte) error {
-	var c map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &c); err != nil || c == nil {
+	c := jsonObject{s: scanner{b: payload}}
+	if c.read() != nil {
 		return fmt.Errorf("%w: payload is not a JSON object", errTokenClaims)
 	}
 	now := k.now().Unix()
 	skew := int64(jwsSkew / time.Second)
-	exp, ok, err := numericDate(c, "exp")
+	exp, ok, err := c.numericDate("exp")
 	switch {
 	case err != nil:
 		return err
@@ -45,11 +46,11 @@ func (k *keySet) checkClaims(payload, body []byte) error {
 	case now > exp+skew:
 		return errTokenExpired
 	}
-	iat, hasIat, err := numericDate(c, "iat")
+	iat, hasIat, err := c.numericDate("iat")
 	if err != nil {
 		return err
 	}
-	nbf, hasNbf, err := numericDate(c, "nbf")
+	nbf, hasNbf, err := c.numericDate("nbf")
 	if err != nil {
 		return err
 	}
@@ -63,29 +64,70 @@ func (k *keySet) checkClaims(payload, body []byte) error {
 	if exp-start > int64(jwsMaxLifetime/time.Second)+skew {
 		return errTokenLifetime
 	}
-	if k.audience != "" && !hasAudience(c["aud"], k.audience) {
+	if k.audience != "" && !c.hasAudience(k.audience) {
 		return errTokenAudience
 	}
-	if raw, ok := c["iss"]; ok {
-		var iss string
-		if json.Unmarshal(raw, &iss) != nil || iss != k.issuer {
-			return errTokenIssuer
+	if v, ok := c.get("iss"); ok && (c.s.kind(v) != '"' || c.s.text(v) != k.issuer) {
+		return errTokenIssuer
+	}
+	b := jsonObject{s: scanner{b: body}}
+	if b.read() != nil {
+		return fmt.Errorf("%w: body is not a JSON object", errTokenUnbound)
+	}
+	for _, m := range boundMembers {
+		tv, inToken := c.get(m.name)
+		if !inToken {
+			if m.required {
+				return fmt.Errorf("%w: token has no %q", errTokenUnbound, m.name)
+			}
+			continue
+		}
+		bv, inBody := b.get(m.name)
+		if !inBody || !sameJSON(c.raw(tv), b.raw(bv)) {
+			return fmt.Errorf("%w: %q differs", errTokenUnbound, m.name)
 		}
 	}
-	return bindsBody(c, body)
+	return nil
 }
+
+// jsonObject is one scanned JSON object and its top-level members.
+type jsonObject struct {
+	s      scanner
+	buf    [16]field
+	fields []field
+}
+
+func (o *jsonObject) read() error {
+	var err error
+	o.fields, err = o.s.document(o.buf[:0])
+	return err
+}
+
+// get returns the value of the last member called name.
+func (o *jsonObject) get(name string) (span, bool) {
+	var v span
+	found := false
+	for _, f := range o.fields {
+		if o.s.keyIs(f.key, name) {
+			v, found = f.val, true
+		}
+	}
+	return v, found
+}
+
+func (o *jsonObject) raw(v span) json.RawMessage { return o.s.b[v.start:v.end] }
 
 // numericDate reads a NumericDate claim (RFC 7519 §2): a JSON number of
 // seconds, possibly fractional, which is truncated.
-func numericDate(c map[string]json.RawMessage, name string) (int64, bool, error) {
-	raw, ok := c[name]
+func (o *jsonObject) numericDate(name string) (int64, bool, error) {
+	v, ok := o.get(name)
 	if !ok {
 		return 0, false, nil
 	}
-	if len(raw) == 0 || !(raw[0] == '-' || '0' <= raw[0] && raw[0] <= '9') {
+	if k := o.s.kind(v); k != '-' && (k < '0' || k > '9') {
 		return 0, false, fmt.Errorf("%w: %s is not a number", errTokenClaims, name)
 	}
-	f, err := strconv.ParseFloat(string(raw), 64)
+	f, err := strconv.ParseFloat(string(o.raw(v)), 64)
 	if err != nil || math.IsInf(f, 0) || math.Abs(f) > 1<<53 {
 		return 0, false, fmt.Errorf("%w: %s is out of range", errTokenClaims, name)
 	}
@@ -94,44 +136,24 @@ func numericDate(c map[string]json.RawMessage, name string) (int64, bool, error)
 
 // hasAudience accepts "aud" as a string equal to want or as an array of
 // strings one of which is want (RFC 7519 §4.1.3).
-func hasAudience(raw json.RawMessage, want string) bool {
-	if len(raw) == 0 {
+func (o *jsonObject) hasAudience(want string) bool {
+	v, ok := o.get("aud")
+	if !ok {
 		return false
 	}
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return one == want
-	}
-	var many []string
-	if json.Unmarshal(raw, &many) != nil {
-		return false
-	}
-	for _, a := range many {
-		if a == want {
-			return true
+	switch o.s.kind(v) {
+	case '"':
+		return o.s.text(v) == want
+	case '[':
+		var many []string
+		if json.Unmarshal(o.raw(v), &many) != nil {
+			return false
+		}
+		for _, a := range many {
+			if a == want {
+				return true
+			}
 		}
 	}
 	return false
-}
-
-// bindsBody checks that the token carries body's event.
-func bindsBody(c map[string]json.RawMessage, body []byte) error {
-	var b map[string]json.RawMessage
-	if err := json.Unmarshal(body, &b); err != nil || b == nil {
-		return fmt.Errorf("%w: body is not a JSON object", errTokenUnbound)
-	}
-	for _, m := range boundMembers {
-		tv, inToken := c[m.name]
-		if !inToken {
-			if m.required {
-				return fmt.Errorf("%w: token has no %q", errTokenUnbound, m.name)
-			}
-			continue
-		}
-		bv, inBody := b[m.name]
-		if !inBody || !sameJSON(tv, bv) {
-			return fmt.Errorf("%w: %q differs", errTokenUnbound, m.name)
-		}
-	}
-	return nil
 }

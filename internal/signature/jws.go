@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"strings"
+	"sync/atomic"
 )
 
 // Limits on a compact JWS. They are checked before any decoding, so an
@@ -82,14 +84,20 @@ func ParseJWS(token string) (*JWS, error) {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrJWSHeader, MaxJWSHeaderLen)
 	}
 	enc := base64.RawURLEncoding.Strict()
-	hdr, err := enc.DecodeString(h)
-	if err != nil {
-		return nil, ErrJWSShape
-	}
 	out := &JWS{SigningInput: token[:j]}
-	if err := out.readHeader(hdr); err != nil {
-		return nil, err
+	if c := cachedHeader(h); c != nil {
+		out.Alg, out.KID, out.Typ = c.alg, c.kid, c.typ
+	} else {
+		hdr, err := enc.DecodeString(h)
+		if err != nil {
+			return nil, ErrJWSShape
+		}
+		if err := out.readHeader(hdr); err != nil {
+			return nil, err
+		}
+		cacheHeader(h, out)
 	}
+	var err error
 	if out.Payload, err = enc.DecodeString(p); err != nil {
 		return nil, ErrJWSShape
 	}
@@ -141,6 +149,31 @@ func (t *JWS) readHeader(hdr []byte) error {
 		}
 	}
 	return nil
+}
+
+// Every delivery from one signer carries the same protected header, so the
+// result of reading a header is kept in a few slots, indexed by a hash of
+// its encoded form. Only headers that passed every check are kept, and a
+// hit requires the whole segment to be equal, so the cache changes no
+// outcome; an attacker cycling headers only causes misses.
+type headerEntry struct{ seg, alg, kid, typ string }
+
+var (
+	headerSeed  = maphash.MakeSeed()
+	headerSlots [8]atomic.Pointer[headerEntry]
+)
+
+func cachedHeader(seg string) *headerEntry {
+	e := headerSlots[maphash.String(headerSeed, seg)%uint64(len(headerSlots))].Load()
+	if e != nil && e.seg == seg {
+		return e
+	}
+	return nil
+}
+
+func cacheHeader(seg string, t *JWS) {
+	e := &headerEntry{seg: strings.Clone(seg), alg: t.Alg, kid: t.KID, typ: t.Typ}
+	headerSlots[maphash.String(headerSeed, seg)%uint64(len(headerSlots))].Store(e)
 }
 
 // ValidKID reports whether kid is a short opaque token: 1 to MaxKIDLen
