@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gemhook/gemhook"
+)
+
+// delivery is one request the listener saw, verified or not.
+type delivery struct {
+	Time     time.Time `json:"time"`
+	Path     string    `json:"path"`
+	Verified bool      `json:"verified"`
+	ID       string    `json:"webhook_id,omitempty"`
+	Type     string    `json:"type,omitempty"`
+	Resource string    `json:"resource,omitempty"`
+	Scheme   string    `json:"scheme,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	err      error
+	claimed  struct{ typ, id string } // from an unverified body, to attribute rejections
+}
+
+// receiverFlags are the flags of the commands that verify deliveries.
+type receiverFlags struct {
+	secrets stringList
+	jwksURL string
+}
+
+func (rf *receiverFlags) add(e *env) {
+	e.flags.Var(&rf.secrets, "secret", "whsec_ secret of a project webhook (repeatable)")
+	e.flags.StringVar(&rf.jwksURL, "jwks-url", gemhook.DefaultJWKSURL, "key set for per-request deliveries")
+}
+
+func (rf *receiverFlags) config() gemhook.ReceiverConfig {
+	return gemhook.ReceiverConfig{Secrets: rf.secrets, JWKSURL: rf.jwksURL}
+}
+
+// listener serves a Receiver and reports every delivery, verified or
+// rejected, on seen. It verifies each request once for the report, then
+// lets the Receiver handle it as it would in production.
+type listener struct {
+	r    *gemhook.Receiver
+	srv  *http.Server
+	url  string
+	seen chan delivery
+	done chan struct{}
+}
+
+func startListener(e *env, addr string, cfg gemhook.ReceiverConfig) (*listener, error) {
+	r, err := gemhook.NewReceiver(cfg)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	l := &listener{r: r, url: "http://" + ln.Addr().String(), seen: make(chan delivery, 64), done: make(chan struct{})}
+	l.srv = &http.Server{Handler: http.HandlerFunc(l.serve), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		defer close(l.done)
+		_ = l.srv.Serve(ln)
+	}()
+	fmt.Fprintf(e.stderr, "listening on %s\n", l.url)
+	return l, nil
+}
+
+func (l *listener) close() {
+	l.srv.Close()
+	<-l.done
+	l.r.Close()
+}
+
+func (l *listener) serve(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(req.Body, gemhook.DefaultMaxBodyBytes+1))
+	if err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	d := delivery{Time: time.Now().UTC(), Path: req.URL.Path, ID: req.Header.Get("Webhook-Id")}
+	ev, err := l.r.Verify(req.Context(), req.Header, body)
+	if err != nil {
+		d.err, d.Error = err, err.Error()
+		var env struct {
+			Type string `json:"type"`
+			Data struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(body, &env) == nil {
+			d.claimed.typ, d.claimed.id = env.Type, env.Data.ID
+		}
+	} else {
+		d.Verified, d.Type, d.Resource, d.Scheme = true, ev.Type, ev.Resource, ev.Scheme
+	}
+	select {
+	case l.seen <- d:
+	default: // nobody keeps up: the delivery is still served
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	l.r.ServeHTTP(w, req)
+}
+
+func listen(ctx context.Context, e *env, args []string) error {
+	var rf receiverFlags
+	rf.add(e)
+	addr := e.flags.String("addr", "127.0.0.1:8080", "address to listen on")
+	count := e.flags.Int("count", 0, "exit after this many verified deliveries (0: run until interrupted)")
+	selftest := e.flags.String("selftest", "", "public URL that should reach this listener: probe it once started")
+	if err := e.parse(args); err != nil {
+		return err
+	}
+	l, err := startListener(e, *addr, rf.config())
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	probe := make(chan error, 1)
+	if *selftest != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, e.timeout)
+			defer cancel()
+			probe <- l.r.SelfTest(pctx, *selftest)
+		}()
+	}
+	verified := 0
+	for {
+		select {
+		case d := <-l.seen:
+			e.printDelivery(d)
+			if d.Verified {
+				verified++
+			}
+			if *count > 0 && verified >= *count {
+				return nil
+			}
+		case err := <-probe:
+			if err != nil {
+				return fmt.Errorf("self-test of %s failed: %w", *selftest, err)
+			}
+			fmt.Fprintf(e.stderr, "self-test: %s reaches this listener unchanged\n", *selftest)
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return nil // interrupted: the normal way to stop
+			}
+			return ctx.Err()
+		}
+	}
+}
+
+// printDelivery writes one line per delivery: JSON lines with -json.
+func (e *env) printDelivery(d delivery) {
+	if e.json {
+		b, _ := json.Marshal(d)
+		fmt.Fprintf(e.stdout, "%s\n", b)
+		return
+	}
+	if d.Verified {
+		fmt.Fprintf(e.stdout, "%s  %-8s  %-4s  %-28s  %-40s  %s\n", d.Time.Format(time.RFC3339), "verified", d.Scheme, d.Type, d.Resource, d.ID)
+		return
+	}
+	fmt.Fprintf(e.stdout, "%s  %-8s  %-4s  %-28s  %-40s  %s  (%s)\n", d.Time.Format(time.RFC3339), "REJECTED", "-", d.claimed.typ, d.Path, d.ID, d.Error)
+}
