@@ -1,3 +1,5 @@
+//go:build !gemhook_jwx
+
 package gemhook
 
 import (
@@ -17,7 +19,8 @@ import (
 // key Gemini adds in a new format does not fail the whole set. More than
 // maxJWKSKeys entries fail it.
 //
-// (The design calls for jwx's jwk.Parse here; see jwks_parse_jwx.go.)
+// This is the stand-in while the root go.mod cannot build jwx/v3/jwk (it
+// lacks httprc/v3 and fastjson); jwks_parse_jwx.go is the jwx version.
 func parseJWKS(doc []byte) ([]jwksEntry, error) {
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`

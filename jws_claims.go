@@ -27,11 +27,10 @@ var boundMembers = [...]struct {
 // checkClaims validates the claims of a token whose signature verified:
 // exp (required), nbf and iat against the clock with jwsSkew, the lifetime,
 // aud when an audience is configured, iss when present, and the binding of
-// the token to body. Both documents are read with decodeEvent's scanner, so
-// members are matched exactly, the last of repeated names winning, just as
-// the event that will be dispatched is read from the body.
+// the token to body. Members are matched exactly, the last of repeated
+// names winning, as decodeEvent reads the event that will be dispatched.
 func (k *keySet) checkClaims(payload, body []byte) error {
-	c := jsonObject{s: scanner{b: payload}}
+	c := jsonObject{doc: payload}
 	if c.read() != nil {
 		return fmt.Errorf("%w: payload is not a JSON object", errTokenClaims)
 	}
@@ -67,10 +66,10 @@ func (k *keySet) checkClaims(payload, body []byte) error {
 	if k.audience != "" && !c.hasAudience(k.audience) {
 		return errTokenAudience
 	}
-	if v, ok := c.get("iss"); ok && (c.s.kind(v) != '"' || c.s.text(v) != k.issuer) {
+	if v, ok := c.get("iss"); ok && jsonString(v) != k.issuer {
 		return errTokenIssuer
 	}
-	b := jsonObject{s: scanner{b: body}}
+	b := jsonObject{doc: body}
 	if b.read() != nil {
 		return fmt.Errorf("%w: body is not a JSON object", errTokenUnbound)
 	}
@@ -83,39 +82,39 @@ func (k *keySet) checkClaims(payload, body []byte) error {
 			continue
 		}
 		bv, inBody := b.get(m.name)
-		if !inBody || !sameJSON(c.raw(tv), b.raw(bv)) {
+		if !inBody || !sameJSON(tv, bv) {
 			return fmt.Errorf("%w: %q differs", errTokenUnbound, m.name)
 		}
 	}
 	return nil
 }
 
-// jsonObject is one scanned JSON object and its top-level members.
+// jsonObject is one JSON object and its top-level members.
 type jsonObject struct {
-	s      scanner
-	buf    [16]field
-	fields []field
+	doc     []byte
+	buf     [16]member
+	members []member
 }
 
 func (o *jsonObject) read() error {
-	var err error
-	o.fields, err = o.s.document(o.buf[:0])
-	return err
+	var ok bool
+	if o.members, ok = topMembers(o.doc, o.buf[:0]); !ok {
+		return errTokenClaims
+	}
+	return nil
 }
 
 // get returns the value of the last member called name.
-func (o *jsonObject) get(name string) (span, bool) {
-	var v span
+func (o *jsonObject) get(name string) ([]byte, bool) {
+	var v []byte
 	found := false
-	for _, f := range o.fields {
-		if o.s.keyIs(f.key, name) {
-			v, found = f.val, true
+	for _, m := range o.members {
+		if m.is(name) {
+			v, found = m.val, true
 		}
 	}
 	return v, found
 }
-
-func (o *jsonObject) raw(v span) json.RawMessage { return o.s.b[v.start:v.end] }
 
 // numericDate reads a NumericDate claim (RFC 7519 §2): a JSON number of
 // seconds, possibly fractional, which is truncated.
@@ -124,10 +123,10 @@ func (o *jsonObject) numericDate(name string) (int64, bool, error) {
 	if !ok {
 		return 0, false, nil
 	}
-	if k := o.s.kind(v); k != '-' && (k < '0' || k > '9') {
+	if k := v[0]; k != '-' && (k < '0' || k > '9') {
 		return 0, false, fmt.Errorf("%w: %s is not a number", errTokenClaims, name)
 	}
-	f, err := strconv.ParseFloat(string(o.raw(v)), 64)
+	f, err := strconv.ParseFloat(string(v), 64)
 	if err != nil || math.IsInf(f, 0) || math.Abs(f) > 1<<53 {
 		return 0, false, fmt.Errorf("%w: %s is out of range", errTokenClaims, name)
 	}
@@ -141,12 +140,12 @@ func (o *jsonObject) hasAudience(want string) bool {
 	if !ok {
 		return false
 	}
-	switch o.s.kind(v) {
+	switch v[0] {
 	case '"':
-		return o.s.text(v) == want
+		return jsonString(v) == want
 	case '[':
 		var many []string
-		if json.Unmarshal(o.raw(v), &many) != nil {
+		if json.Unmarshal(v, &many) != nil {
 			return false
 		}
 		for _, a := range many {

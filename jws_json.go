@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // sameJSON reports whether two JSON values are equal as data: objects by
@@ -78,4 +79,98 @@ func sameNumber(a, b string) bool {
 	fa, err1 := strconv.ParseFloat(a, 64)
 	fb, err2 := strconv.ParseFloat(b, 64)
 	return err1 == nil && err2 == nil && fa == fb
+}
+
+// member is one top-level member of a JSON object: the key as its raw
+// string token (quotes included) and the raw value.
+type member struct{ key, val []byte }
+
+// is reports whether the key is name, escapes decoded as encoding/json
+// decodes them.
+func (m member) is(name string) bool {
+	raw := m.key[1 : len(m.key)-1]
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return string(raw) == name
+	}
+	return jsonString(m.key) == name
+}
+
+// jsonString returns a JSON string's value, or "" for any other value.
+func jsonString(v []byte) string {
+	if len(v) < 2 || v[0] != '"' {
+		return ""
+	}
+	if raw := v[1 : len(v)-1]; bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return string(raw)
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// topMembers appends the members of the JSON object doc to dst. doc is
+// validated first, so the split below only has to follow strings and
+// brackets.
+func topMembers(doc []byte, dst []member) ([]member, bool) {
+	if !json.Valid(doc) {
+		return nil, false
+	}
+	i := skipSpace(doc, 0)
+	if doc[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(doc, i+1)
+	for doc[i] != '}' {
+		k := endOfValue(doc, i)
+		key := doc[i:k]
+		i = skipSpace(doc, k)
+		i = skipSpace(doc, i+1) // ':'
+		v := endOfValue(doc, i)
+		dst = append(dst, member{key: key, val: doc[i:v]})
+		i = skipSpace(doc, v)
+		if doc[i] == ',' {
+			i = skipSpace(doc, i+1)
+		}
+	}
+	return dst, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// endOfValue returns the index just past the valid JSON value at i.
+func endOfValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		for i++; b[i] != '"'; i++ {
+			if b[i] == '\\' {
+				i++
+			}
+		}
+		return i + 1
+	case '{', '[':
+		depth := 0
+		for ; ; i++ {
+			switch b[i] {
+			case '"':
+				i = endOfValue(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	}
+	for i < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[i])) {
+		i++
+	}
+	return i
 }
