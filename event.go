@@ -41,93 +41,59 @@ type EventData struct {
 //
 // The envelope is scanned by hand rather than with encoding/json: this runs
 // on every delivery, and reflection-based decoding of two nested objects
-// would cost more than checking the signature.
+// would cost more than checking the signature. The body is scanned once;
+// the string fields share one allocation.
 func decodeEvent(body []byte) (*Event, error) {
-	s := scanner{b: body}
-	var buf [8]field
-	top, err := s.document(buf[:0])
-	if err != nil {
+	s := scanner{b: body, envelope: true}
+	if _, err := s.document(nil); err != nil {
 		return nil, err
 	}
-	ev := &Event{Raw: body}
-	var typ, ts, data, meta span
-	for _, f := range top {
-		switch {
-		case s.keyIs(f.key, "type"):
-			typ = f.val
-		case s.keyIs(f.key, "timestamp"):
-			ts = f.val
-		case s.keyIs(f.key, "data"):
-			data = f.val
-		case s.keyIs(f.key, "user_metadata"):
-			meta = f.val
-		}
-	}
-	ev.Type = s.text(typ)
+	typ, ts, data, meta := s.env[envType], s.env[envTimestamp], s.env[envData], s.env[envMetadata]
+	id, name, uri, file, video := s.dat[datID], s.dat[datName], s.dat[datURI], s.dat[datFile], s.dat[datVideo]
+	msg, code, dmeta := s.dat[datMessage], s.dat[datCode], s.dat[datMetadata]
+	s.share(typ, ts, id, name, uri, file, video, msg, code)
+
+	ev := &Event{Raw: body, Type: s.text(typ)}
 	if t := s.text(ts); t != "" {
 		if tt, err := time.Parse(time.RFC3339Nano, t); err == nil {
 			ev.Timestamp = tt
 		}
 	}
-	ev.UserMetadata = s.object(meta)
-	if s.kind(data) == '{' {
-		ev.Data.Raw = json.RawMessage(body[data.start:data.end:data.end])
-		ev.decodeData(&s, data)
+	ev.UserMetadata = s.metadata(meta)
+	if data.kind(body) != '{' {
+		return ev, nil
 	}
-	return ev, nil
-}
-
-func (ev *Event) decodeData(s *scanner, data span) {
-	inner := scanner{b: s.b, i: data.start}
-	var buf [12]field
-	fields, err := inner.fieldsOf(0, buf[:0], true)
-	if err != nil { // unreachable: document already validated the body
-		return
-	}
-	var id, name, code, meta span
-	for _, f := range fields {
-		switch {
-		case s.keyIs(f.key, "id"):
-			id = f.val
-		case s.keyIs(f.key, "name"):
-			name = f.val
-		case s.keyIs(f.key, "output_file_uri"):
-			ev.Data.OutputFileURI = s.text(f.val)
-		case s.keyIs(f.key, "file_name"):
-			ev.Data.FileName = s.text(f.val)
-		case s.keyIs(f.key, "video_uri"):
-			ev.Data.VideoURI = s.text(f.val)
-		case s.keyIs(f.key, "error_message"):
-			ev.Data.ErrorMessage = s.text(f.val)
-		case s.keyIs(f.key, "error_code"):
-			code = f.val
-		case s.keyIs(f.key, "user_metadata"):
-			meta = f.val
-		}
+	ev.Data = EventData{
+		OutputFileURI: s.text(uri),
+		FileName:      s.text(file),
+		VideoURI:      s.text(video),
+		ErrorMessage:  s.text(msg),
+		ErrorCode:     s.errorCode(code),
+		Raw:           json.RawMessage(body[data.start:data.end:data.end]),
 	}
 	rid := s.text(id)
 	if rid == "" {
 		rid = s.text(name)
 	}
 	ev.Resource = resourceName(ev.Type, rid)
-	ev.Data.ErrorCode = s.errorCode(code)
 	if ev.UserMetadata == nil {
 		// Where Gemini echoes user_metadata is undocumented: the top level
 		// is the better guess, data is the fallback.
-		ev.UserMetadata = s.object(meta)
+		ev.UserMetadata = s.metadata(dmeta)
 	}
+	return ev, nil
 }
 
 // errorCode keeps a number in its decimal text and unquotes a string; other
 // JSON values are kept as their text.
 func (s *scanner) errorCode(v span) string {
-	switch s.kind(v) {
+	switch v.kind(s.b) {
 	case 0, 'n':
 		return ""
 	case '"':
 		return s.text(v)
 	}
-	return string(s.b[v.start:v.end])
+	return s.sub(v.start, v.end)
 }
 
 // resourceName turns data.id into the resource name the API takes, whether
@@ -148,7 +114,21 @@ func resourceName(typ, id string) string {
 }
 
 // span is a value's bytes in the body; the zero span is an absent value.
-type span struct{ start, end int }
+// plain marks a string whose bytes are its value: printable ASCII without
+// escapes.
+type span struct {
+	start, end int
+	plain      bool
+}
+
+// kind returns the first byte of a value: '{', '[', '"', 'n', ..., or 0
+// for an absent one.
+func (v span) kind(b []byte) byte {
+	if v.end == 0 {
+		return 0
+	}
+	return b[v.start]
+}
 
 type field struct{ key, val span }
 
@@ -156,34 +136,110 @@ type field struct{ key, val span }
 // same documents.
 const maxDepth = 10000
 
-var errSyntax = errors.New("invalid JSON")
+var (
+	errSyntax = errors.New("invalid JSON")
+	errDepth  = errors.New("JSON nested too deeply")
+)
 
 // scanner validates JSON (RFC 8259 grammar, as encoding/json accepts it)
-// and finds the spans of the envelope's members without building values.
+// and records where values are, without building them. It either collects
+// every member of the top-level object (document's dst), or, in envelope
+// mode, only the members an event has, in fixed slots, which costs no
+// allocation. The JWS claim checks use it too.
 type scanner struct {
-	b []byte
-	i int
+	b        []byte
+	i        int
+	top      []field // members of the top-level object, unless envelope
+	envelope bool
+	env      [4]span // envelope mode: the last of each envelope member
+	dat      [8]span // envelope mode: the last of each member of the last "data" object
+
+	shared     string // body[lo:hi] as one string, for plain string fields
+	lo, hi     int
+	sharedDone bool
 }
 
-// document checks that the whole body is one JSON object and appends its
-// members to dst.
+// Modes of object.
+const (
+	skip = iota
+	collectTop
+	collectData
+)
+
+// Slots of scanner.env and scanner.dat.
+const (
+	envType = iota
+	envTimestamp
+	envData
+	envMetadata
+)
+
+const (
+	datID = iota
+	datName
+	datURI
+	datFile
+	datVideo
+	datMessage
+	datCode
+	datMetadata
+)
+
+func envSlot(k []byte) int {
+	switch string(k) {
+	case "type":
+		return envType
+	case "timestamp":
+		return envTimestamp
+	case "data":
+		return envData
+	case "user_metadata":
+		return envMetadata
+	}
+	return -1
+}
+
+func datSlot(k []byte) int {
+	switch string(k) {
+	case "id":
+		return datID
+	case "name":
+		return datName
+	case "output_file_uri":
+		return datURI
+	case "file_name":
+		return datFile
+	case "video_uri":
+		return datVideo
+	case "error_message":
+		return datMessage
+	case "error_code":
+		return datCode
+	case "user_metadata":
+		return datMetadata
+	}
+	return -1
+}
+
+// document checks that the whole body is one JSON object and returns its
+// members, appended to dst. Errors wrap ErrMalformedEvent.
 func (s *scanner) document(dst []field) ([]field, error) {
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
-		if err := s.value(0); err != nil {
+		if _, err := s.value(0); err != nil {
 			return nil, malformed(err)
 		}
 		return nil, malformed(errors.New("not a JSON object"))
 	}
-	fields, err := s.fieldsOf(0, dst, true)
-	if err != nil {
+	s.top = dst
+	if err := s.object(0, collectTop); err != nil {
 		return nil, malformed(err)
 	}
 	s.ws()
 	if s.i != len(s.b) {
 		return nil, malformed(errSyntax)
 	}
-	return fields, nil
+	return s.top, nil
 }
 
 func malformed(err error) error {
@@ -201,44 +257,63 @@ func (s *scanner) ws() {
 	}
 }
 
-// fieldsOf scans the object at s.i, appending its members to dst if
-// collect is set.
-func (s *scanner) fieldsOf(depth int, dst []field, collect bool) ([]field, error) {
+// object scans the object at s.i. In collectTop mode it records the
+// members in s.top and those of a "data" object in s.data.
+func (s *scanner) object(depth, mode int) error {
 	if depth >= maxDepth {
-		return nil, errors.New("JSON nested too deeply")
+		return errDepth
 	}
 	s.i++ // '{'
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		s.i++
-		return dst, nil
+		return nil
 	}
 	for {
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
-			return nil, errSyntax
+			return errSyntax
 		}
 		k := span{start: s.i}
-		if err := s.str(); err != nil {
-			return nil, err
+		plain, err := s.str()
+		if err != nil {
+			return err
 		}
-		k.end = s.i
+		k.end, k.plain = s.i, plain
 		s.ws()
 		if s.i >= len(s.b) || s.b[s.i] != ':' {
-			return nil, errSyntax
+			return errSyntax
 		}
 		s.i++
 		s.ws()
 		v := span{start: s.i}
-		if err := s.value(depth + 1); err != nil {
-			return nil, err
+		slot := -1
+		switch {
+		case mode == collectTop && s.envelope:
+			slot = envSlot(s.key(k))
+		case mode == collectData:
+			slot = datSlot(s.key(k))
+		}
+		if slot == envData && mode == collectTop && s.i < len(s.b) && s.b[s.i] == '{' {
+			s.dat = [8]span{}
+			err = s.object(depth+1, collectData)
+		} else {
+			v.plain, err = s.value(depth + 1)
+		}
+		if err != nil {
+			return err
 		}
 		v.end = s.i
-		if collect {
-			dst = append(dst, field{k, v})
+		switch {
+		case slot >= 0 && mode == collectTop:
+			s.env[slot] = v
+		case slot >= 0:
+			s.dat[slot] = v
+		case mode == collectTop && !s.envelope:
+			s.top = append(s.top, field{k, v})
 		}
 		s.ws()
 		if s.i >= len(s.b) {
-			return nil, errSyntax
+			return errSyntax
 		}
 		switch s.b[s.i] {
 		case ',':
@@ -246,41 +321,40 @@ func (s *scanner) fieldsOf(depth int, dst []field, collect bool) ([]field, error
 			s.ws()
 		case '}':
 			s.i++
-			return dst, nil
+			return nil
 		default:
-			return nil, errSyntax
+			return errSyntax
 		}
 	}
 }
 
-// value scans one JSON value at s.i.
-func (s *scanner) value(depth int) error {
+// value scans one JSON value at s.i; plain is str's for a string.
+func (s *scanner) value(depth int) (plain bool, err error) {
 	if s.i >= len(s.b) {
-		return errSyntax
+		return false, errSyntax
 	}
 	switch c := s.b[s.i]; {
-	case c == '{':
-		_, err := s.fieldsOf(depth, nil, false)
-		return err
-	case c == '[':
-		return s.array(depth)
 	case c == '"':
 		return s.str()
+	case c == '{':
+		return false, s.object(depth, skip)
+	case c == '[':
+		return false, s.array(depth)
 	case c == '-' || c >= '0' && c <= '9':
-		return s.number()
+		return false, s.number()
 	case c == 't':
-		return s.literal("true")
+		return false, s.literal("true")
 	case c == 'f':
-		return s.literal("false")
+		return false, s.literal("false")
 	case c == 'n':
-		return s.literal("null")
+		return false, s.literal("null")
 	}
-	return errSyntax
+	return false, errSyntax
 }
 
 func (s *scanner) array(depth int) error {
 	if depth >= maxDepth {
-		return errors.New("JSON nested too deeply")
+		return errDepth
 	}
 	s.i++ // '['
 	s.ws()
@@ -289,7 +363,7 @@ func (s *scanner) array(depth int) error {
 		return nil
 	}
 	for {
-		if err := s.value(depth + 1); err != nil {
+		if _, err := s.value(depth + 1); err != nil {
 			return err
 		}
 		s.ws()
@@ -310,51 +384,66 @@ func (s *scanner) array(depth int) error {
 }
 
 func (s *scanner) literal(lit string) error {
-	if !strings.HasPrefix(string(s.b[s.i:min(len(s.b), s.i+len(lit))]), lit) {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
 		return errSyntax
 	}
 	s.i += len(lit)
 	return nil
 }
 
-// str scans a string, quotes included. Bytes that are not valid UTF-8 are
-// allowed, as encoding/json allows them.
-func (s *scanner) str() error {
-	s.i++ // '"'
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
+// special marks the bytes that end the fast loop in str: the quote, the
+// backslash, control characters and non-ASCII bytes.
+var special = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80
+	}
+	return
+}()
+
+// str scans a string, quotes included, and reports whether it is plain.
+// Bytes that are not valid UTF-8 are allowed, as encoding/json allows them.
+func (s *scanner) str() (plain bool, err error) {
+	plain = true
+	b, i := s.b, s.i+1
+	for {
+		for i < len(b) && !special[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return false, errSyntax
+		}
+		switch c := b[i]; {
 		case c == '"':
-			s.i++
-			return nil
+			s.i = i + 1
+			return plain, nil
 		case c < 0x20:
-			return errSyntax
-		case c == '\\':
-			s.i++
-			if s.i >= len(s.b) {
-				return errSyntax
+			return false, errSyntax
+		case c >= 0x80:
+			plain = false
+			i++
+		default: // backslash
+			plain = false
+			if i+1 >= len(b) {
+				return false, errSyntax
 			}
-			switch s.b[s.i] {
+			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i++
+				i += 2
 			case 'u':
-				if s.i+5 > len(s.b) {
-					return errSyntax
+				if i+6 > len(b) {
+					return false, errSyntax
 				}
-				for _, h := range s.b[s.i+1 : s.i+5] {
+				for _, h := range b[i+2 : i+6] {
 					if !isHex(h) {
-						return errSyntax
+						return false, errSyntax
 					}
 				}
-				s.i += 5
+				i += 6
 			default:
-				return errSyntax
+				return false, errSyntax
 			}
-		default:
-			s.i++
 		}
 	}
-	return errSyntax
 }
 
 func isHex(c byte) bool {
@@ -400,36 +489,60 @@ func (s *scanner) digits() int {
 	return n
 }
 
-// kind returns the first byte of a value: '{', '[', '"', 'n', ..., or 0
-// for an absent one.
-func (s *scanner) kind(v span) byte {
-	if v.end == 0 {
-		return 0
+// key returns a member's name, for comparison with string(...), which does
+// not allocate. Keys with escapes are decoded, so "\u0074ype" is "type", as
+// in encoding/json.
+func (s *scanner) key(k span) []byte {
+	if k.plain {
+		return s.b[k.start+1 : k.end-1]
 	}
-	return s.b[v.start]
+	return []byte(s.decode(k))
 }
 
-// keyIs reports whether the key at k is name. Keys with escapes are
-// decoded first, so "\u0074ype" is "type", as in encoding/json.
-func (s *scanner) keyIs(k span, name string) bool {
-	raw := s.b[k.start+1 : k.end-1]
-	if plain(raw) {
-		return string(raw) == name
+// keyIs reports whether the member name at k is name.
+func (s *scanner) keyIs(k span, name string) bool { return string(s.key(k)) == name }
+
+// kind is v.kind for the scanned document.
+func (s *scanner) kind(v span) byte { return v.kind(s.b) }
+
+// share makes one string of the body bytes that hold the given plain
+// strings, so that text can hand out substrings of it.
+func (s *scanner) share(vs ...span) {
+	s.lo, s.hi = len(s.b), 0
+	for _, v := range vs {
+		if v.kind(s.b) == '"' && v.plain || v.kind(s.b) == '-' || v.kind(s.b) >= '0' && v.kind(s.b) <= '9' {
+			s.lo, s.hi = min(s.lo, v.start), max(s.hi, v.end)
+		}
 	}
-	return s.text(k) == name
+	if s.lo < s.hi {
+		s.shared = string(s.b[s.lo:s.hi])
+	}
+}
+
+// sub returns body[start:end] as a string, from the shared copy when it
+// covers the range.
+func (s *scanner) sub(start, end int) string {
+	if start >= s.lo && end <= s.hi {
+		return s.shared[start-s.lo : end-s.lo]
+	}
+	return string(s.b[start:end])
 }
 
 // text returns a string value's contents, or "" for any other value.
 func (s *scanner) text(v span) string {
-	if s.kind(v) != '"' {
+	if v.kind(s.b) != '"' {
 		return ""
 	}
-	raw := s.b[v.start+1 : v.end-1]
-	if plain(raw) {
-		return string(raw)
+	if v.plain {
+		return s.sub(v.start+1, v.end-1)
 	}
-	// Escapes and non-ASCII bytes: let encoding/json apply its rules
-	// (surrogate pairs, invalid UTF-8 replaced by U+FFFD).
+	return s.decode(v)
+}
+
+// decode unquotes a string with escapes or non-ASCII bytes by
+// encoding/json's rules (surrogate pairs, invalid UTF-8 replaced by
+// U+FFFD).
+func (s *scanner) decode(v span) string {
 	var out string
 	if json.Unmarshal(s.b[v.start:v.end], &out) != nil {
 		return ""
@@ -437,21 +550,10 @@ func (s *scanner) text(v span) string {
 	return out
 }
 
-// plain reports whether a string's raw bytes are its value: printable ASCII
-// without escapes.
-func plain(raw []byte) bool {
-	for _, c := range raw {
-		if c == '\\' || c >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// object decodes an object value into a map, or returns nil for any other
-// value. It is only reached when user metadata is present.
-func (s *scanner) object(v span) map[string]any {
-	if s.kind(v) != '{' {
+// metadata decodes an object value into a map, or returns nil for any
+// other value. It is only reached when user metadata is present.
+func (s *scanner) metadata(v span) map[string]any {
+	if v.kind(s.b) != '{' {
 		return nil
 	}
 	var m map[string]any

@@ -16,7 +16,7 @@ func FuzzParseList(f *testing.F) {
 	f.Add("")
 	f.Fuzz(func(t *testing.T, h string) {
 		entries, err := ParseList(h)
-		fields := strings.Fields(h)
+		fields := strings.FieldsFunc(h, func(r rune) bool { return r < 0x80 && strings.ContainsRune(" \t\n\v\f\r", r) })
 		switch {
 		case len(h) > MaxListLen:
 			if err != ErrTooLong {

@@ -95,9 +95,9 @@ type Entry struct {
 	Value  string
 }
 
-// ParseList splits a webhook-signature header into entries. The list is
-// capped in length and in count before anything else is done, so a header of
-// ten thousand entries costs one length check. Entries of unknown versions
+// ParseList splits a webhook-signature header into entries at ASCII white
+// space. The list is capped in length and in count before anything else is
+// done, so a header of ten thousand entries costs one length check. Entries of unknown versions
 // are kept with SchemeUnknown so that callers can skip them; an entry that
 // has no comma is a JWS if it has exactly two dots, and unknown otherwise.
 func ParseList(h string) ([]Entry, error) {
@@ -111,17 +111,31 @@ func AppendList(dst []Entry, h string) ([]Entry, error) {
 		return dst, ErrTooLong
 	}
 	out := dst
-	for f := range strings.FieldsSeq(h) {
+	for i := 0; i < len(h); {
+		if asciiSpace[h[i]] {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(h) && !asciiSpace[h[j]] {
+			j++
+		}
 		if len(out)-len(dst) == MaxEntries {
 			return dst, ErrTooMany
 		}
-		out = append(out, classify(f))
+		out = append(out, classify(h[i:j]))
+		i = j
 	}
 	if len(out) == len(dst) {
 		return dst, ErrEmptyList
 	}
 	return out, nil
 }
+
+// asciiSpace marks the separators of the list: Standard Webhooks says
+// spaces; tabs and the other ASCII white space are tolerated. Unicode
+// spaces are not separators (they make an entry unknown).
+var asciiSpace = [256]bool{' ': true, '\t': true, '\n': true, '\v': true, '\f': true, '\r': true}
 
 func classify(f string) Entry {
 	v, val, ok := strings.Cut(f, entrySep)
