@@ -51,7 +51,9 @@ func (v *V1Verifier) Verify(entries []Entry, id, ts string, body []byte) bool {
 		if e.Scheme != SchemeV1 || n == MaxEntries {
 			continue
 		}
-		if base64.StdEncoding.EncodedLen(macLen) != len(e.Value) {
+		// A 32-byte MAC is 44 characters ending in one '='. Without the
+		// '=' the same length decodes to 33 bytes, one past the buffer.
+		if base64.StdEncoding.EncodedLen(macLen) != len(e.Value) || e.Value[len(e.Value)-1] != '=' {
 			continue
 		}
 		m, err := strictStd.Decode(want[n][:], []byte(e.Value))
