@@ -19,7 +19,7 @@ func TestOffline(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	got := out.String()
-	for _, want := range []string{"batches/", "JOB_STATE_SUCCEEDED", "/operations/", "interactions/", "completed", "API calls made: 6 for 3 jobs", "polling loop"} {
+	for _, want := range []string{"batches/", "JOB_STATE_SUCCEEDED", "/operations/", "interactions/", "completed", "API calls made: 6 for 3 jobs", "loop polling every 10 s"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
