@@ -1,0 +1,119 @@
+package gemhook_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/gemhook/gemhook"
+)
+
+// The signing secret a project-level webhook returned when it was created
+// (an example value).
+const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// sign builds the headers Gemini sends with a project-level delivery:
+// Standard Webhooks v1, an HMAC-SHA256 of id.timestamp.body.
+func sign(id string, at time.Time, body string) http.Header {
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	ts := fmt.Sprint(at.Unix())
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "." + ts + "." + body))
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("Webhook-Id", id)
+	h.Set("Webhook-Timestamp", ts)
+	h.Set("Webhook-Signature", "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	return h
+}
+
+func ExampleNewReceiver() {
+	now := time.Date(2026, 1, 22, 12, 0, 5, 0, time.UTC)
+	r, err := gemhook.NewReceiver(gemhook.ReceiverConfig{
+		Secrets: []string{secret},
+		Now:     func() time.Time { return now }, // a fixed clock, for the example only
+		OnEvent: func(_ context.Context, ev *gemhook.Event) {
+			fmt.Println("event:", ev.Type, ev.Resource)
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /hooks/gemini", r) // or r.ListenAndServe(":8080")
+
+	// A delivery as Gemini would POST it, retried once.
+	body := `{"type":"batch.succeeded","version":"v1","timestamp":"2026-01-22T12:00:00Z","data":{"id":"batch_123456"}}`
+	for range 2 {
+		req := httptest.NewRequest(http.MethodPost, "/hooks/gemini", strings.NewReader(body))
+		req.Header = sign("msg_2kXq", now, body)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		fmt.Println("status:", rec.Code)
+	}
+	// Output:
+	// event: batch.succeeded batches/batch_123456
+	// status: 204
+	// status: 204
+}
+
+func ExampleReceiver_Verify() {
+	now := time.Date(2026, 1, 22, 12, 0, 5, 0, time.UTC)
+	r, err := gemhook.NewReceiver(gemhook.ReceiverConfig{
+		Secrets: []string{secret},
+		Now:     func() time.Time { return now },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+
+	// In a serverless function: the raw headers and the exact body bytes.
+	body := `{"type":"batch.failed","version":"v1","timestamp":"2026-01-22T12:00:00Z","data":{"id":"batches/b1","error_code":3,"error_message":"bad input"}}`
+	h := sign("msg_7fQa", now, body)
+
+	ev, err := r.Verify(context.Background(), h, []byte(body))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ev.ID, ev.Scheme, ev.Type, ev.Resource, ev.Data.ErrorCode, ev.Data.ErrorMessage)
+
+	// One byte changed: the signature no longer matches.
+	_, err = r.Verify(context.Background(), h, []byte(strings.Replace(body, "b1", "b2", 1)))
+	fmt.Println(errors.Is(err, gemhook.ErrNoMatchingSignature))
+
+	// Replayed ten minutes later: outside the 5-minute tolerance.
+	now = now.Add(10 * time.Minute)
+	_, err = r.Verify(context.Background(), h, []byte(body))
+	fmt.Println(errors.Is(err, gemhook.ErrTimestampTooOld))
+	// Output:
+	// msg_7fQa v1 batch.failed batches/b1 3 bad input
+	// true
+	// true
+}
+
+func ExampleReceiver_AddSecret() {
+	r, err := gemhook.NewReceiver(gemhook.ReceiverConfig{Secrets: []string{secret}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	// After rotating the webhook's signing secret: accept both until the
+	// old one expires (24 hours by default), then drop the old one.
+	if err := r.AddSecret("whsec_bmV3LXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm"); err != nil {
+		log.Fatal(err)
+	}
+	r.RemoveSecret(secret)
+	fmt.Println(errors.Is(r.AddSecret("whsec_not base64"), gemhook.ErrInvalidSecret))
+	// Output: true
+}
