@@ -110,29 +110,51 @@ func jsonString(v []byte) string {
 	return s
 }
 
-// topMembers appends the members of the JSON object doc to dst. doc is
-// validated first, so the split below only has to follow strings and
-// brackets.
+// topMembers appends the members of the JSON object doc to dst. It
+// follows only strings and brackets and checks every bound, so it never
+// fails on hostile input, but it does not check the full grammar: when
+// doc is valid JSON its members are exactly encoding/json's; when it is
+// not, the caller must not rely on the split. (The claims it reads are
+// signed, and a body that is not valid JSON is refused by decodeEvent
+// right after authentication; values compared by sameJSON are decoded in
+// full when their bytes differ.)
 func topMembers(doc []byte, dst []member) ([]member, bool) {
-	if !json.Valid(doc) {
-		return nil, false
-	}
 	i := skipSpace(doc, 0)
-	if doc[i] != '{' {
+	if i >= len(doc) || doc[i] != '{' {
 		return nil, false
 	}
 	i = skipSpace(doc, i+1)
-	for doc[i] != '}' {
-		k := endOfValue(doc, i)
+	for i < len(doc) && doc[i] != '}' {
+		if doc[i] != '"' {
+			return nil, false
+		}
+		k := endOfValue(doc, i, 0)
+		if k < 0 {
+			return nil, false
+		}
 		key := doc[i:k]
 		i = skipSpace(doc, k)
-		i = skipSpace(doc, i+1) // ':'
-		v := endOfValue(doc, i)
+		if i >= len(doc) || doc[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(doc, i+1)
+		v := endOfValue(doc, i, 0)
+		if v < 0 || v == i {
+			return nil, false
+		}
 		dst = append(dst, member{key: key, val: doc[i:v]})
 		i = skipSpace(doc, v)
-		if doc[i] == ',' {
+		if i < len(doc) && doc[i] == ',' {
 			i = skipSpace(doc, i+1)
+			if i < len(doc) && doc[i] == '}' {
+				return nil, false
+			}
+		} else if i < len(doc) && doc[i] != '}' {
+			return nil, false
 		}
+	}
+	if i >= len(doc) || skipSpace(doc, i+1) != len(doc) {
+		return nil, false
 	}
 	return dst, true
 }
@@ -144,30 +166,49 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// endOfValue returns the index just past the valid JSON value at i.
-func endOfValue(b []byte, i int) int {
+// maxJSONDepth bounds nesting like encoding/json does.
+const maxJSONDepth = 10000
+
+// endOfValue returns the index just past the value at i, or -1 if it runs
+// off the end of b.
+func endOfValue(b []byte, i, depth int) int {
+	if i >= len(b) {
+		return -1
+	}
 	switch b[i] {
 	case '"':
-		for i++; b[i] != '"'; i++ {
-			if b[i] == '\\' {
+		for i++; i < len(b); i++ {
+			switch b[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return -1
+	case '{', '[':
+		if depth >= maxJSONDepth {
+			return -1
+		}
+		open, closer := b[i], byte('}')
+		if open == '[' {
+			closer = ']'
+		}
+		for i++; i < len(b); {
+			switch c := b[i]; {
+			case c == closer:
+				return i + 1
+			case c == '"' || c == '{' || c == '[':
+				if i = endOfValue(b, i, depth+1); i < 0 {
+					return -1
+				}
+			case c == '}' || c == ']':
+				return -1
+			default:
 				i++
 			}
 		}
-		return i + 1
-	case '{', '[':
-		depth := 0
-		for ; ; i++ {
-			switch b[i] {
-			case '"':
-				i = endOfValue(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
+		return -1
 	}
 	for i < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[i])) {
 		i++

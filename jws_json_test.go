@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// FuzzTopMembers checks the member splitter against encoding/json: the
-// same documents are objects, and each name's last value is the same.
+// FuzzTopMembers checks the member splitter against encoding/json: every
+// object encoding/json reads is split, each name's last value is the same,
+// and no input makes it panic.
 func FuzzTopMembers(f *testing.F) {
 	f.Add(ksBody)
 	f.Add(`{"a":1,"a":[1,{"b":"}"}],"\u0061":"x\"y"}`)
@@ -19,11 +20,11 @@ func FuzzTopMembers(f *testing.F) {
 		werr := json.Unmarshal([]byte(doc), &want)
 		o := jsonObject{doc: []byte(doc)}
 		err := o.read()
-		if (werr == nil && want != nil) != (err == nil) {
-			t.Fatalf("encoding/json: %v, topMembers: %v", werr, err)
+		if werr != nil || want == nil {
+			return // not a JSON object: no promise beyond not panicking
 		}
 		if err != nil {
-			return
+			t.Fatalf("topMembers refused a JSON object: %v", err)
 		}
 		for name, v := range want {
 			got, ok := o.get(name)
