@@ -1,11 +1,13 @@
 package gemhook
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Claim checks. The skew absorbs clock differences between Google and the
@@ -20,9 +22,9 @@ const (
 // "type" and "data" must be in the token and equal the body's; the others
 // must equal the body's when the token carries them.
 var boundMembers = [...]struct {
-	name     string
+	index    int
 	required bool
-}{{"type", true}, {"data", true}, {"version", false}, {"timestamp", false}, {"user_metadata", false}}
+}{{mType, true}, {mData, true}, {mVersion, false}, {mTimestamp, false}, {mUserMetadata, false}}
 
 // checkClaims validates the claims of a token whose signature verified:
 // exp (required), nbf and iat against the clock with jwsSkew, the lifetime,
@@ -36,7 +38,7 @@ func (k *keySet) checkClaims(payload, body []byte) error {
 	}
 	now := k.now().Unix()
 	skew := int64(jwsSkew / time.Second)
-	exp, ok, err := c.numericDate("exp")
+	exp, ok, err := c.numericDate(mExp)
 	switch {
 	case err != nil:
 		return err
@@ -45,11 +47,11 @@ func (k *keySet) checkClaims(payload, body []byte) error {
 	case now > exp+skew:
 		return errTokenExpired
 	}
-	iat, hasIat, err := c.numericDate("iat")
+	iat, hasIat, err := c.numericDate(mIat)
 	if err != nil {
 		return err
 	}
-	nbf, hasNbf, err := c.numericDate("nbf")
+	nbf, hasNbf, err := c.numericDate(mNbf)
 	if err != nil {
 		return err
 	}
@@ -66,7 +68,7 @@ func (k *keySet) checkClaims(payload, body []byte) error {
 	if k.audience != "" && !c.hasAudience(k.audience) {
 		return errTokenAudience
 	}
-	if v, ok := c.get("iss"); ok && jsonString(v) != k.issuer {
+	if v, ok := c.get(mIss); ok && jsonString(v) != k.issuer {
 		return errTokenIssuer
 	}
 	b := jsonObject{doc: body}
@@ -74,52 +76,101 @@ func (k *keySet) checkClaims(payload, body []byte) error {
 		return fmt.Errorf("%w: body is not a JSON object", errTokenUnbound)
 	}
 	for _, m := range boundMembers {
-		tv, inToken := c.get(m.name)
+		tv, inToken := c.get(m.index)
 		if !inToken {
 			if m.required {
-				return fmt.Errorf("%w: token has no %q", errTokenUnbound, m.name)
+				return fmt.Errorf("%w: token has no %q", errTokenUnbound, memberNames[m.index])
 			}
 			continue
 		}
-		bv, inBody := b.get(m.name)
+		bv, inBody := b.get(m.index)
 		if !inBody || !sameJSON(tv, bv) {
-			return fmt.Errorf("%w: %q differs", errTokenUnbound, m.name)
+			return fmt.Errorf("%w: %q differs", errTokenUnbound, memberNames[m.index])
 		}
 	}
 	return nil
 }
 
-// jsonObject is one JSON object and its top-level members.
+// The members checkClaims reads, as indexes into jsonObject.vals.
+const (
+	mExp = iota
+	mIat
+	mNbf
+	mAud
+	mIss
+	mType
+	mData
+	mVersion
+	mTimestamp
+	mUserMetadata
+	nMembers
+)
+
+var memberNames = [nMembers]string{"exp", "iat", "nbf", "aud", "iss", "type", "data", "version", "timestamp", "user_metadata"}
+
+// memberIndex maps a member name to its index, or -1.
+func memberIndex(name string) int {
+	switch name {
+	case "exp":
+		return mExp
+	case "iat":
+		return mIat
+	case "nbf":
+		return mNbf
+	case "aud":
+		return mAud
+	case "iss":
+		return mIss
+	case "type":
+		return mType
+	case "data":
+		return mData
+	case "version":
+		return mVersion
+	case "timestamp":
+		return mTimestamp
+	case "user_metadata":
+		return mUserMetadata
+	}
+	return -1
+}
+
+// jsonObject is one JSON object with the values of the members above; the
+// last of repeated names wins.
 type jsonObject struct {
-	doc     []byte
-	buf     [16]member
-	members []member
+	doc  []byte
+	vals [nMembers][]byte
+	has  [nMembers]bool
 }
 
 func (o *jsonObject) read() error {
-	var ok bool
-	if o.members, ok = topMembers(o.doc, o.buf[:0]); !ok {
+	var buf [16]member
+	ms, ok := topMembers(o.doc, buf[:0])
+	if !ok {
 		return errTokenClaims
+	}
+	for _, m := range ms {
+		raw := m.key[1 : len(m.key)-1]
+		i := -1
+		if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+			i = memberIndex(string(raw))
+		} else {
+			i = memberIndex(jsonString(m.key))
+		}
+		if i >= 0 {
+			o.vals[i], o.has[i] = m.val, true
+		}
 	}
 	return nil
 }
 
-// get returns the value of the last member called name.
-func (o *jsonObject) get(name string) ([]byte, bool) {
-	var v []byte
-	found := false
-	for _, m := range o.members {
-		if m.is(name) {
-			v, found = m.val, true
-		}
-	}
-	return v, found
-}
+func (o *jsonObject) get(i int) ([]byte, bool) { return o.vals[i], o.has[i] }
 
 // numericDate reads a NumericDate claim (RFC 7519 §2): a JSON number of
 // seconds, possibly fractional, which is truncated.
-func (o *jsonObject) numericDate(name string) (int64, bool, error) {
-	v, ok := o.get(name)
+func (o *jsonObject) numericDate(i int) (int64, bool, error) {
+	v, ok := o.get(i)
+	name := memberNames[i]
 	if !ok {
 		return 0, false, nil
 	}
@@ -136,7 +187,7 @@ func (o *jsonObject) numericDate(name string) (int64, bool, error) {
 // hasAudience accepts "aud" as a string equal to want or as an array of
 // strings one of which is want (RFC 7519 §4.1.3).
 func (o *jsonObject) hasAudience(want string) bool {
-	v, ok := o.get("aud")
+	v, ok := o.get(mAud)
 	if !ok {
 		return false
 	}

@@ -223,19 +223,22 @@ func (t *JWS) Verify(pub crypto.PublicKey) error {
 }
 
 // base64URL reports whether s is non-empty and uses only the unpadded
-// base64url alphabet.
+// base64url alphabet (the decoder alone would skip CR and LF).
 func base64URL(s string) bool {
-	if s == "" {
-		return false
-	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+		if !urlAlphabet[s[i]] {
 			return false
 		}
 	}
-	return true
+	return s != ""
 }
+
+var urlAlphabet = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		t[c] = true
+	}
+	return t
+}()
 
 // members decodes one JSON object into its members, refusing a repeated
 // name: two "alg" members would be read differently by different parsers.
