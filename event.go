@@ -1,6 +1,7 @@
 package gemhook
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -406,6 +407,9 @@ func (s *scanner) str() (plain bool, err error) {
 	plain = true
 	b, i := s.b, s.i+1
 	for {
+		for i+8 <= len(b) && !hasSpecial(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
 		for i < len(b) && !special[b[i]] {
 			i++
 		}
@@ -444,6 +448,19 @@ func (s *scanner) str() (plain bool, err error) {
 			}
 		}
 	}
+}
+
+// hasSpecial reports whether any of the eight bytes in x is special: a
+// byte below 0x20, at or above 0x80, a quote or a backslash. It lets str
+// skip plain text a word at a time.
+func hasSpecial(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below := (x - ones*0x20) &^ x  // high bit set where a byte < 0x20 (bytes < 0x80)
+	quote := (x ^ ones*'"') - ones // high bit set where a byte was '"' (and others, masked below)
+	quote &^= x ^ ones*'"'
+	slash := (x ^ ones*'\\') - ones
+	slash &^= x ^ ones*'\\'
+	return (below|quote|slash|x)&highs != 0
 }
 
 func isHex(c byte) bool {
