@@ -201,7 +201,10 @@ func TestHasSpecial(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 100000 {
 		var w [8]byte
-		binary.LittleEndian.PutUint64(w[:], rng.Uint64())
+		x := rng.Uint64()
+		binary.LittleEndian.PutUint64(w[:], x)
+		check(w)
+		binary.LittleEndian.PutUint64(w[:], x&0x7f7f7f7f7f7f7f7f|0x2020202020202020) // printable ASCII mostly
 		check(w)
 	}
 }
