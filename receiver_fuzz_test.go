@@ -23,6 +23,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add(vecID, "+1614265330", sig, []byte(vecBody))
 	f.Add(vecID, "1614265031", "v1,", []byte(`{"type":"batch.failed","data":{"id":"x","error_code":5}}`))
 	f.Add("", "", "", []byte(nil))
+	f.Add(vecID, vecTS, "v1,"+strings.Repeat("A", 44), []byte(vecBody)) // unpadded full length: once a crash
 	f.Add(vecID, vecTS, strings.Repeat("v1,x ", 17), []byte("[]"))
 	f.Fuzz(func(t *testing.T, id, ts, sigHeader string, body []byte) {
 		r, err := NewReceiver(ReceiverConfig{

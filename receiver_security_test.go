@@ -123,8 +123,8 @@ func TestStandardWebhooksCases(t *testing.T) {
 	add("S-11 one byte changed", with(vector(t), func(d *delivery) { d.body = []byte(`{"test": 2432232315}`) }), 401, ErrNoMatchingSignature)
 	add("S-11 trailing newline", with(vector(t), func(d *delivery) { d.body = []byte(vecBody + "\n") }), 401, ErrNoMatchingSignature)
 	add("S-11 re-serialized", with(vector(t), func(d *delivery) { d.body = []byte(`{"test":2432232314}`) }), 401, ErrNoMatchingSignature)
-	for _, sig := range []string{"v1,", "v1,g0hM9", "v1,dawfeoifkpqwoekfpqoekf", "invalid_signature", "v1,invalid_signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLawdd", ","} {
-		add("S-12 "+sig, with(vector(t), func(d *delivery) { d.hdr.Set("Webhook-Signature", sig) }), 401, ErrNoMatchingSignature)
+	for _, sig := range []string{"v1,", "v1,g0hM9", "v1,dawfeoifkpqwoekfpqoekf", "invalid_signature", "v1,invalid_signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLawdd", ",", "v1," + strings.Repeat("A", 44), "v1," + strings.Repeat("/", 43) + "=", "v1," + strings.Repeat("A", 42) + "=="} {
+		add("S-12 "+sig[:min(len(sig), 20)], with(vector(t), func(d *delivery) { d.hdr.Set("Webhook-Signature", sig) }), 401, ErrNoMatchingSignature)
 	}
 	add("S-13 right MAC, version v2", with(vector(t), func(d *delivery) {
 		d.hdr.Set("Webhook-Signature", "v2,"+d.hdr.Get("Webhook-Signature")[3:])
