@@ -62,6 +62,7 @@ type Fallback struct {
 // when done.
 type Client struct {
 	genai      *genai.Client
+	recv       *Receiver
 	hub        *hub.Hub
 	webhookURL string
 	after      time.Duration
@@ -72,6 +73,7 @@ type Client struct {
 	now        func() time.Time
 	sched      *reconcile.Scheduler
 	work       workers
+	hooks      hookState // project webhooks' secrets (EnsureWebhook, RotateWebhookSecret)
 
 	mu      sync.Mutex
 	closed  bool
@@ -116,6 +118,7 @@ func New(cfg Config) (*Client, error) {
 	fb.Every = max(fb.Every, fb.After)
 	c := &Client{
 		genai:      cfg.GenAI,
+		recv:       cfg.Receiver,
 		hub:        cfg.Receiver.routes.hub,
 		webhookURL: cfg.WebhookURL,
 		after:      fb.After,
@@ -133,6 +136,7 @@ func New(cfg Config) (*Client, error) {
 		c.now = time.Now
 	}
 	c.sched = reconcile.New(reconcile.System{NowFunc: c.now})
+	c.hooks = hookState{sched: c.sched, now: c.now, log: c.log, recv: c.recv, known: make(map[string][]knownSecret)}
 	c.work.init(confirmWorkers)
 	return c, nil
 }

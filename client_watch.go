@@ -219,7 +219,8 @@ func (w *watch[T]) finish(v T, err error, outcome string) {
 	}
 	w.phase = settled
 	w.mu.Unlock()
-	w.resolve(v, err)
+	// The hub learns first, so that whoever sees Wait return also sees the
+	// job tombstoned and its poll cancelled.
 	w.c.sched.Cancel(&w.entry)
 	if outcome != "" {
 		w.c.hub.Settle(w.key, w, outcome)
@@ -227,6 +228,7 @@ func (w *watch[T]) finish(v T, err error, outcome string) {
 		w.c.hub.Unregister(w.key, w)
 	}
 	w.c.untrack(w)
+	w.resolve(v, err)
 }
 
 // closeWith implements closer.

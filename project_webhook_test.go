@@ -84,7 +84,7 @@ func newPWStack(t *testing.T, o pwOptions) *pwStack {
 		t.Fatal(err)
 	}
 	s.r = r
-	var h http.Handler = withObserveSeam(r)
+	var h http.Handler = r
 	if o.front != nil {
 		h = o.front(h)
 	}
@@ -108,30 +108,9 @@ func newPWStack(t *testing.T, o pwOptions) *pwStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.bindReceiver(r)
 	s.c = c
 	t.Cleanup(func() { c.Close(); r.Close() })
 	return s
-}
-
-// withObserveSeam stands in for the one line ServeHTTP needs (issue 6): it
-// shows each delivery to the Receiver's watchers, then serves it. Verify is
-// pure, so checking twice changes nothing. Once ServeHTTP calls r.observe
-// itself, mount r directly.
-func withObserveSeam(r *Receiver) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(req.Body, r.maxBody+1))
-		if err != nil {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		if req.Method == http.MethodPost && jsonContent(req.Header) {
-			ev, verr := r.Verify(req.Context(), req.Header, body)
-			r.observe(req.Header, body, ev, verr)
-		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		r.ServeHTTP(w, req)
-	})
 }
 
 // reencoding is a proxy that parses JSON bodies and writes them back
@@ -438,7 +417,7 @@ func TestRotateTwiceKeepsEarlierRetirement(t *testing.T) {
 	if holds(t, s.r, second) || !holds(t, s.r, third) {
 		t.Fatal("after 36h only the third secret may remain")
 	}
-	if got := s.c.projectHooks().current(ph.ID); len(got) != 1 || got[0] != third {
+	if got := s.c.hooks.current(ph.ID); len(got) != 1 || got[0] != third {
 		t.Fatalf("known secrets %d", len(got))
 	}
 }
@@ -545,7 +524,7 @@ func TestPingUnknownWebhookAndClosedClient(t *testing.T) {
 	if err := s.c.PingWebhook(pwCtx(t, 5*time.Second), "nope"); err == nil || errors.Is(err, ErrPingNotDelivered) {
 		t.Fatalf("unknown webhook: %v", err)
 	}
-	if watching.n.Load() != 0 {
+	if s.r.watch.n.Load() != 0 {
 		t.Fatal("a watch is left open")
 	}
 	s.c.Close()
@@ -592,7 +571,7 @@ func TestObserveWithoutWatchersIsFree(t *testing.T) {
 	}
 	defer r.Close()
 	h := http.Header{"Webhook-Id": {"x"}}
-	if n := testing.AllocsPerRun(100, func() { r.observe(h, nil, nil, ErrNoMatchingSignature) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { r.watch.observe(h, nil, nil, ErrNoMatchingSignature) }); n != 0 {
 		t.Fatalf("%v allocations per unwatched observation", n)
 	}
 }

@@ -57,11 +57,7 @@ func (c *Client) SelfTest(ctx context.Context) error {
 	if c.webhookURL == "" {
 		return fmt.Errorf("%w: SelfTest needs Config.WebhookURL; in project mode use PingWebhook", ErrInvalidConfig)
 	}
-	r := c.projectHooks().receiver()
-	if r == nil {
-		return fmt.Errorf("%w: SelfTest: this Client does not know its Receiver", ErrInvalidConfig)
-	}
-	return r.SelfTest(ctx, c.webhookURL)
+	return c.recv.SelfTest(ctx, c.webhookURL)
 }
 
 // SelfTest posts probes signed with a one-off secret to url and returns nil

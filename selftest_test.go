@@ -120,7 +120,6 @@ func TestClientSelfTest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.bindReceiver(r)
 	if err := c.SelfTest(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +128,6 @@ func TestClientSelfTest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	project.bindReceiver(r)
 	if err := project.SelfTest(ctx); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("project mode: %v", err)
 	}

@@ -62,6 +62,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ev, err := r.Verify(req.Context(), req.Header, body)
+	r.watch.observe(req.Header, body, ev, err)
 	if err != nil {
 		r.log.LogAttrs(req.Context(), slogWarn, "webhook rejected", attrErr(err), attrPath(req.URL.Path))
 		fail(w, err)

@@ -55,6 +55,7 @@ type Receiver struct {
 	keys      *keySet
 	routes    routing
 	seen      *dedupe.Set
+	watch     watchers                            // read-only observers of deliveries (PingWebhook)
 	deliver   func(context.Context, *Event) error // r.dispatch; tests wrap it to count or fail
 
 	srvMu    sync.Mutex
@@ -231,27 +232,38 @@ func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, 
 			}
 		}
 	}
-	var unavailable error
+	// The key set's own error says why (expired token, unknown key id...);
+	// it is kept for the logs, and still matches ErrNoMatchingSignature.
+	var unavailable, refused error
+	note := func(err error) {
+		switch {
+		case errors.Is(err, ErrKeysUnavailable):
+			unavailable = err
+		case refused == nil && errors.Is(err, ErrNoMatchingSignature):
+			refused = err
+		case refused == nil:
+			refused = fmt.Errorf("%w: %w", ErrNoMatchingSignature, err)
+		}
+	}
 	if nV1a > 0 {
 		err := r.keys.verifyV1a(ctx, entries, id, ts, body)
 		if err == nil {
 			return signature.SchemeV1a, nil
 		}
-		if errors.Is(err, ErrKeysUnavailable) {
-			unavailable = err
-		}
+		note(err)
 	}
 	if nJWS > 0 {
 		err := r.keys.verifyJWS(ctx, entries, body)
 		if err == nil {
 			return signature.SchemeJWS, nil
 		}
-		if errors.Is(err, ErrKeysUnavailable) {
-			unavailable = err
-		}
+		note(err)
 	}
-	if unavailable != nil {
+	switch {
+	case unavailable != nil:
 		return 0, unavailable
+	case refused != nil:
+		return 0, refused
 	}
 	return 0, ErrNoMatchingSignature
 }

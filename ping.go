@@ -1,0 +1,146 @@
+package gemhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"google.golang.org/genai/interactions/models/operations"
+	"google.golang.org/genai/interactions/models/webhooks"
+
+	"github.com/gemhook/gemhook/internal/signature"
+)
+
+// Errors from PingWebhook. A rejected ping wraps ErrPingRejected, the
+// Receiver's own verification error (ErrNoMatchingSignature,
+// ErrTimestampTooOld, ...), and ErrSignatureMismatch or ErrWrongSecret
+// when the cause could be told.
+var (
+	// ErrPingNotDelivered: no ping reached the Receiver before the
+	// context ended.
+	ErrPingNotDelivered = errors.New("gemhook: webhook ping not delivered")
+	// ErrPingRejected: the ping reached the Receiver and failed verification.
+	ErrPingRejected = errors.New("gemhook: webhook ping rejected")
+	// ErrSignatureMismatch: the ping was signed with a secret this Client
+	// holds, yet its signature does not match the bytes that arrived:
+	// something between Gemini and the Receiver changed the body or the
+	// webhook-id and webhook-timestamp headers, typically a proxy or
+	// framework that re-encodes JSON.
+	ErrSignatureMismatch = errors.New("gemhook: signature does not match the delivered body")
+	// ErrWrongSecret: the Receiver does not hold the secret the ping is
+	// signed with.
+	ErrWrongSecret = errors.New("gemhook: receiver lacks the webhook's signing secret")
+)
+
+// PingWebhook asks Gemini to ping webhook id and waits until the Client's
+// Receiver has verified the ping: nil means the whole path works, from
+// Gemini through any proxies to a signature check with a secret the
+// Receiver holds. Otherwise it says what went wrong, within ctx's
+// deadline: the ping was rejected (how, and why when that can be told), or
+// it did not arrive at all (ErrPingNotDelivered, which also wraps ctx's
+// error). Give ctx a deadline: Gemini retries a failed ping for hours.
+func (c *Client) PingWebhook(ctx context.Context, id string) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	if id == "" {
+		return fmt.Errorf("gemhook: PingWebhook: empty webhook id")
+	}
+	c.hooks.sweep()
+	w := c.recv.watch.watch()
+	defer w.stop()
+	if _, err := c.genai.Webhooks.Ping(ctx, operations.PingWebhookRequest{ID: id, Body: &webhooks.PingWebhookRequest{}}); err != nil {
+		return fmt.Errorf("gemhook: asking Gemini to ping webhook %s: %w", id, err)
+	}
+	var others int
+	var lastOther error
+	for {
+		select {
+		case o := <-w.ch:
+			switch {
+			case o.err == nil && isPing(o.ev.Type, o.ev.Resource, id):
+				return nil
+			case o.err == nil:
+			case looksLikePing(o.body, id):
+				return pingRejected(id, o, c.hooks.current(id), c.recv)
+			default:
+				others, lastOther = others+1, o.err
+			}
+		case <-ctx.Done():
+			err := fmt.Errorf("%w: webhook %s: no ping reached the receiver in time (%w); "+
+				"check that the webhook's URI leads to this receiver and that nothing in between answers for it",
+				ErrPingNotDelivered, id, ctx.Err())
+			if others > 0 {
+				err = fmt.Errorf("%w; meanwhile %d other deliveries were rejected, the last with: %w", err, others, lastOther)
+			}
+			if n := w.dropped.Load(); n > 0 {
+				err = fmt.Errorf("%w; %d deliveries arrived too fast to inspect", err, n)
+			}
+			return err
+		}
+	}
+}
+
+// isPing: Gemini documents neither the ping's type nor its data; the
+// emulator sends "webhook.ping" with the webhook's id as data.id.
+func isPing(typ, resource, id string) bool {
+	return typ == "ping" || strings.HasSuffix(typ, ".ping") || resource == id || strings.HasSuffix(resource, "/"+id)
+}
+
+// looksLikePing reads an unverified body only to attribute a rejection to
+// the ping; nothing else is done with it.
+func looksLikePing(body []byte, id string) bool {
+	ev, err := decodeEvent(body)
+	return err == nil && isPing(ev.Type, ev.Resource, id)
+}
+
+// pingRejected explains a rejected ping. With a secret this Client was
+// issued it can tell a changed body (the secret does not verify the bytes
+// that arrived either) from a Receiver that lacks the secret (it does).
+func pingRejected(id string, o observation, secrets []string, r *Receiver) error {
+	base := fmt.Errorf("%w: webhook %s: %w", ErrPingRejected, id, o.err)
+	switch {
+	case errors.Is(o.err, ErrTimestampTooOld), errors.Is(o.err, ErrTimestampTooNew):
+		return fmt.Errorf("%w; the receiver's clock and Gemini's differ by more than the tolerance, or a proxy held the request", base)
+	case errors.Is(o.err, ErrMissingHeader), errors.Is(o.err, ErrInvalidHeader), errors.Is(o.err, ErrInvalidTimestamp):
+		return fmt.Errorf("%w; something between Gemini and the receiver dropped or rewrote the webhook-* headers", base)
+	case errors.Is(o.err, ErrPayloadTooLarge):
+		return fmt.Errorf("%w; raise ReceiverConfig.MaxBodyBytes", base)
+	case !errors.Is(o.err, ErrNoMatchingSignature):
+		return base
+	}
+	if len(secrets) > 0 {
+		if signedWithAny(o.header, o.body, secrets) {
+			return fmt.Errorf("%w: %w; the ping verifies with a secret this client was issued, so the receiver was built or changed without it", base, ErrWrongSecret)
+		}
+		return fmt.Errorf("%w: %w; the secret this client holds for the webhook does not verify the bytes that arrived, "+
+			"so they were changed on the way: a proxy or framework re-encoding the JSON body, or rewriting webhook-id or webhook-timestamp", base, ErrSignatureMismatch)
+	}
+	if len(r.secrets.Load().keys) == 0 {
+		return fmt.Errorf("%w: %w; the receiver holds no project secret: add the webhook's secret to ReceiverConfig.Secrets", base, ErrWrongSecret)
+	}
+	return fmt.Errorf("%w; either the receiver's secrets do not include the webhook's (rotate it with RotateWebhookSecret "+
+		"so this client knows it) or the body was changed on the way (a proxy re-encoding JSON)", base)
+}
+
+// signedWithAny reports whether any v1 entry of the delivery verifies with
+// one of secrets over the bytes that arrived.
+func signedWithAny(h http.Header, body []byte, secrets []string) bool {
+	id, ts, list, err := webhookHeaders(h)
+	if err != nil {
+		return false
+	}
+	entries, err := signature.ParseList(list)
+	if err != nil {
+		return false
+	}
+	var keys [][]byte
+	for _, s := range secrets {
+		if k, err := decodeSecret(s); err == nil {
+			keys = append(keys, k)
+		}
+	}
+	return signature.NewV1Verifier(keys).Verify(entries, id, ts, body)
+}
