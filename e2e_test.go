@@ -153,7 +153,6 @@ func TestEndToEndUnderFaults(t *testing.T) {
 	type settled struct {
 		name string
 		err  error
-		fut  interface{ Name() string }
 		// state as the future reported it
 		state string
 	}

@@ -155,9 +155,8 @@ type scanner struct {
 	env      [4]span // envelope mode: the last of each envelope member
 	dat      [8]span // envelope mode: the last of each member of the last "data" object
 
-	shared     string // body[lo:hi] as one string, for plain string fields
-	lo, hi     int
-	sharedDone bool
+	shared string // body[lo:hi] as one string, for plain string fields
+	lo, hi int
 }
 
 // Modes of object.
@@ -515,12 +514,6 @@ func (s *scanner) key(k span) []byte {
 	}
 	return []byte(s.decode(k))
 }
-
-// keyIs reports whether the member name at k is name.
-func (s *scanner) keyIs(k span, name string) bool { return string(s.key(k)) == name }
-
-// kind is v.kind for the scanned document.
-func (s *scanner) kind(v span) byte { return v.kind(s.b) }
 
 // share makes one string of the body bytes that hold the given plain
 // strings, so that text can hand out substrings of it.

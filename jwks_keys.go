@@ -49,7 +49,7 @@ func (s *keyState) usable(now time.Time, maxStale time.Duration) bool {
 // selection needs. pub is nil when the entry is of a type or curve that
 // cannot be read; why then says so.
 type jwksEntry struct {
-	kid, kty, crv, use, alg string
+	kid, kty, use, alg string
 	ops                     []string
 	hasOps                  bool
 	pub                     crypto.PublicKey

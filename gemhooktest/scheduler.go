@@ -156,12 +156,6 @@ func (s *scheduler) loop() {
 	}
 }
 
-// pending reports the number of queued attempts.
-func (s *scheduler) pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.attempts
-}
 
 func (s *scheduler) close() {
 	close(s.done)

@@ -39,15 +39,14 @@ type Server struct {
 	served chan struct{} // closed when the serve goroutine returns
 	once   sync.Once
 
-	mu       sync.Mutex // guards everything below
-	closed   bool
-	rng      *rand.Rand
-	jobs     map[string]*job
-	jobSeq   uint64
-	hooks    map[string]*webhook
-	hookSeq  uint64
-	calls    Calls
-	idleJobs int // ended jobs, candidates for eviction
+	mu      sync.Mutex // guards everything below
+	closed  bool
+	rng     *rand.Rand
+	jobs    map[string]*job
+	jobSeq  uint64
+	hooks   map[string]*webhook
+	hookSeq uint64
+	calls   Calls
 }
 
 // NewServer starts a Server on loopback (or Options.Addr). It panics if it

@@ -159,7 +159,7 @@ func TestRotateSigningSecret(t *testing.T) {
 	}
 	ss := got.Webhook.SigningSecrets
 	if len(ss) != 2 || ss[0].ExpireTime != nil || ss[1].ExpireTime == nil ||
-		ss[1].ExpireTime.Sub(time.Now()) < 23*time.Hour {
+		time.Until(*ss[1].ExpireTime) < 23*time.Hour {
 		t.Fatalf("signing_secrets after rotation: %+v", ss)
 	}
 	if err := s.Ping(id); err != nil {

@@ -80,7 +80,7 @@ func TestWebhookCommands(t *testing.T) {
 	addr := freeAddr(t)
 	uri := "http://" + addr + "/hook"
 
-	code, out, errOut := cli(t, append([]string{"ensure", "-uri", uri, "-events", "batch.completed"}, api...)...)
+	code, _, errOut := cli(t, append([]string{"ensure", "-uri", uri, "-events", "batch.completed"}, api...)...)
 	if code != exitUsage || !strings.Contains(errOut, `did you mean "batch.succeeded"`) {
 		t.Fatalf("typo: %d %q", code, errOut)
 	}
@@ -88,7 +88,7 @@ func TestWebhookCommands(t *testing.T) {
 		t.Fatal("a typo reached the API")
 	}
 
-	code, out, errOut = cli(t, append([]string{"ensure", "-json", "-uri", uri, "-events", "batch.succeeded,video.generated"}, api...)...)
+	code, out, errOut := cli(t, append([]string{"ensure", "-json", "-uri", uri, "-events", "batch.succeeded,video.generated"}, api...)...)
 	if code != exitOK {
 		t.Fatalf("ensure: %d %s", code, errOut)
 	}
