@@ -22,12 +22,17 @@ var v1aEncodings = [...]*base64.Encoding{
 // accepted because Gemini's choice is not documented. ok is false for
 // anything that is not exactly one Ed25519 signature.
 func DecodeV1a(value string, dst *[ed25519.SignatureSize]byte) bool {
+	// The padded forms of a 64-byte signature are 88 characters; 88
+	// characters without padding would decode to 66 bytes, so decoding goes
+	// through a buffer with room for that and only then is the length checked.
+	var buf [ed25519.SignatureSize + 2]byte
 	for _, enc := range v1aEncodings {
 		if enc.EncodedLen(ed25519.SignatureSize) != len(value) {
 			continue
 		}
-		n, err := enc.Decode(dst[:], []byte(value))
+		n, err := enc.Decode(buf[:], []byte(value))
 		if err == nil && n == ed25519.SignatureSize {
+			copy(dst[:], buf[:n])
 			return true
 		}
 	}
