@@ -15,10 +15,6 @@ func TestDecodeV1aUnpaddedFullLength(t *testing.T) {
 			t.Fatalf("%q decoded as a signature", v)
 		}
 	}
-	sig := make([]byte, ed25519.SignatureSize)
-	for i := range sig {
-		sig[i] = byte(i)
-	}
 	entry := SignV1a(ed25519.NewKeyFromSeed(make([]byte, 32)), "id", "1", nil)
 	if !DecodeV1a(strings.TrimPrefix(entry, "v1a,"), &dst) {
 		t.Fatal("a real signature did not decode")
