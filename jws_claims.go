@@ -1,13 +1,11 @@
 package gemhook
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // Claim checks. The skew absorbs clock differences between Google and the
@@ -144,21 +142,15 @@ type jsonObject struct {
 }
 
 func (o *jsonObject) read() error {
-	var buf [16]member
-	ms, ok := topMembers(o.doc, buf[:0])
-	if !ok {
+	var buf [16]field
+	s := scanner{b: o.doc}
+	fs, err := s.document(buf[:0])
+	if err != nil {
 		return errTokenClaims
 	}
-	for _, m := range ms {
-		raw := m.key[1 : len(m.key)-1]
-		i := -1
-		if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-			i = memberIndex(string(raw))
-		} else {
-			i = memberIndex(jsonString(m.key))
-		}
-		if i >= 0 {
-			o.vals[i], o.has[i] = m.val, true
+	for _, f := range fs {
+		if i := memberIndex(string(s.key(f.key))); i >= 0 {
+			o.vals[i], o.has[i] = o.doc[f.val.start:f.val.end], true
 		}
 	}
 	return nil
