@@ -8,63 +8,119 @@
 //
 // Every Gemini call (create, get, cancel, webhook management) is made by
 // the genai client you pass in; gemhook never speaks Gemini's REST API
-// itself. Package gemhooktest emulates Gemini, including its webhook sender,
-// so all of this runs offline in tests.
+// itself. Package gemhooktest emulates Gemini, including its webhook
+// sender, so all of this runs offline in tests.
+//
+// A Receiver is an http.Handler: mount it on your own server, or run its
+// embedded one with ListenAndServe or Serve. Several Clients (one per
+// tenant API key, say) may share one Receiver. Receiver and Client both
+// start goroutines (key set refreshes, fallback polls, confirming gets);
+// Close (and Receiver.Shutdown) stops them.
 //
 // # Delivery semantics
 //
 // Gemini delivers each event at least once, retries failed deliveries with
-// backoff for 24 hours, and does not order them. The Receiver answers any
-// verified delivery it has taken with 2xx, including duplicates, events of
-// types it does not know, and events for jobs no Client here waits for; a
-// 4xx would only start a day of retries. It remembers each webhook-id for a
-// bounded time and number, and each job's terminal outcome for at least 24
-// hours, so a retried or duplicated delivery resolves nothing twice. The
-// first terminal event for a job wins; a later, contradicting one is logged
-// and ignored. An event that arrives before the create call that started
-// its job has returned is parked (in a bounded buffer with a time limit)
-// and claimed when the job is registered.
+// exponential backoff for 24 hours, and does not order them. The Receiver
+// answers 2xx to every verified delivery it has taken, including
+// duplicates, events of types it does not know, and events for jobs no
+// Client here waits for: a 4xx would only start a day of retries. It
+// remembers each webhook-id (for 25 hours, up to 100,000 ids) and each
+// job's terminal outcome (for 25 hours, up to 100,000 jobs), so a retried or
+// duplicated delivery settles nothing twice. Identical deliveries that
+// arrive together are dispatched once; the others wait for that outcome and
+// share it. Only a delivery that was taken is remembered, so a retry after a
+// 503 is dispatched afresh.
+//
+// The first terminal event for a job wins; a later, contradicting one is
+// ignored. An event that arrives before the create call that started its
+// job has returned is parked (up to 10,000 events, for 10 minutes) and
+// claimed atomically when the job is registered; when that buffer is full
+// the Receiver answers 503 and Gemini retries later.
 //
 // A webhook is a claim and the API is the truth: on a terminal event the
-// Client fetches the job once through genai and resolves the Future with
+// Client fetches the job once through genai and settles the Future with
 // what the API reports. A job whose delivery was lost (a deploy, an outage
 // longer than Gemini's retries) is still noticed: each pending job is
 // polled, rarely, after Fallback.After and then with jittered backoff up to
-// Fallback.Every.
+// Fallback.Every. Dispatch never waits on the network, so the Receiver
+// acknowledges in microseconds. OnEvent runs once per new event, inside the
+// request and after dispatch; keep it fast. A panic in it is logged and the
+// delivery is still acknowledged.
 //
 // # Security
 //
-// Nothing unauthenticated changes state: no duplicate entry, parked event,
-// log line about a job or future is touched before the delivery's
-// signature and timestamp (and, for a JWS, its claims) are verified. The
-// checks run cheapest first: method, content type and size; the presence
-// and strict syntax of webhook-id (no '.', bounded length),
-// webhook-timestamp (canonical decimal seconds, within Tolerance each way)
-// and webhook-signature (at most 16 entries); then the signature, over the
-// exact bytes received; only then is the JSON decoded.
+// Nothing unauthenticated changes state: no remembered webhook-id, parked
+// event, log line about a job, or Future is touched before a delivery's
+// signature and timestamp (and, for a JWS, its claims) are verified, so a
+// forged request carrying a genuine upcoming webhook-id cannot block the
+// genuine delivery. The checks run cheapest first: method; media type
+// (application/json; compressed bodies are refused, never decompressed);
+// size (MaxBodyBytes, read under http.MaxBytesReader); the presence, once
+// each, and strict syntax of webhook-id (at most 256 bytes, no '.', spaces
+// or control characters), webhook-timestamp (canonical decimal Unix
+// seconds, within Tolerance either way) and webhook-signature (at most 16
+// entries and 16 KiB; entries of unknown versions are skipped); then the
+// signature over the exact bytes received; only then is the JSON decoded.
 //
 // Project-level webhooks are signed with Standard Webhooks v1: HMAC-SHA256
-// with a whsec_ secret, compared in constant time against every configured
-// secret, so a rotation keeps deliveries flowing while both secrets are
-// valid. Per-request webhooks are signed with keys Gemini publishes as a
-// JWKS. Sources disagree on the form: deliveries seen on live traffic carry
-// Standard Webhooks v1a (Ed25519 over the same content), while Google's
-// guide documents an RS256 JWS in webhook-signature. The Receiver accepts
-// both, chosen by the entry's shape, and reports which one verified in
-// Event.Scheme. Error responses are generic; the reason is only logged.
+// keyed with a whsec_ secret (accepted with or without the prefix, padded
+// or not), compared in constant time against every configured secret, so
+// a rotation (AddSecret, RemoveSecret, Client.RotateWebhookSecret) keeps
+// deliveries flowing while both secrets are valid.
+//
+// Per-request webhooks are signed with keys Gemini publishes as a JWKS at
+// ReceiverConfig.JWKSURL. Sources disagree on the form: deliveries seen on
+// live traffic carry Standard Webhooks v1a (Ed25519 over the same
+// id.timestamp.body, with no key id, so each published key is tried, the
+// last one that matched first), while Google's guide documents an RS256
+// compact JWS in webhook-signature. The Receiver accepts both, chooses by
+// the entry's shape, and reports which one verified in Event.Scheme. A
+// JWS must be compact, at most 16 KiB, signed with RS256 or EdDSA by a key
+// of the matching type named by a short kid; jku, x5u, jwk, x5c and crit
+// headers are refused and never followed. Its exp is required, iat and nbf
+// may be at most a minute ahead, its lifetime is at most an hour, aud is
+// checked when Audience is set and iss, when present, against Issuer. The
+// token is bound to the delivery: its type and data claims must equal the
+// body's, so a captured token cannot vouch for another event or job.
+//
+// The key set is fetched only when a per-request delivery first needs it,
+// with a 10 second timeout, no redirects, and caps on the body (256 KiB)
+// and the number of keys (32); only Ed25519 and 2048 to 8192-bit RSA
+// signing keys are kept. It is refreshed in the background; an unknown kid
+// or an unmatched v1a signature refetches it at most once per 30 seconds,
+// so forged key ids cannot flood Google. A failed refresh keeps the last
+// good set for up to 24 hours, after which verification fails closed.
+//
+// Error responses are generic; what failed is only logged. A Receiver never
+// answers 3xx or 410, which would make a sender stop delivering.
 //
 // # Errors
 //
-// Verify returns errors that work with errors.Is: ErrMissingHeader,
-// ErrInvalidHeader, ErrInvalidTimestamp, ErrTimestampTooOld,
-// ErrTimestampTooNew, ErrNoMatchingSignature, ErrKeysUnavailable,
-// ErrPayloadTooLarge and ErrMalformedEvent. ServeHTTP maps them to 400,
-// 401, 413 or 503 (with Retry-After); it never answers 3xx or 410, which
-// would make a sender stop.
+// Verify returns errors that work with errors.Is, and ServeHTTP answers
+// them as follows:
+//
+//	ErrMissingHeader        400 (id or timestamp), 401 (signature)
+//	ErrInvalidHeader        400
+//	ErrInvalidTimestamp     400
+//	ErrTimestampTooOld      401
+//	ErrTimestampTooNew      401
+//	ErrNoMatchingSignature  401
+//	ErrKeysUnavailable      503 with Retry-After: not a forgery, the sender retries
+//	ErrPayloadTooLarge      413
+//	ErrMalformedEvent       400 (verified, but not a JSON object)
+//
+// ServeHTTP also answers 405 to methods other than POST, 415 to bodies that
+// are not JSON or are compressed, and 503 with Retry-After when the
+// Receiver is closed or cannot take the event now. NewReceiver and
+// AddSecret return ErrInvalidSecret for an empty or undecodable secret; New
+// returns ErrInvalidConfig, saying what to change.
 //
 // Future.Wait returns the job on success; the job and a *JobError
 // (errors.As) when it ended failed, expired or cancelled; the genai error,
 // wrapped, when submission failed; ctx.Err() when the caller gave up (the
 // Future stays pending and may be waited on again); ErrClosed when the
-// Client was closed.
+// Client was closed first. PingWebhook and SelfTest return their own
+// sentinels (ErrPingNotDelivered, ErrPingRejected, ErrSignatureMismatch,
+// ErrWrongSecret, ...), wrapping the Receiver's verification error where
+// there was one.
 package gemhook
