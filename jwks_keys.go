@@ -50,10 +50,10 @@ func (s *keyState) usable(now time.Time, maxStale time.Duration) bool {
 // cannot be read; why then says so.
 type jwksEntry struct {
 	kid, kty, use, alg string
-	ops                     []string
-	hasOps                  bool
-	pub                     crypto.PublicKey
-	why                     string
+	ops                []string
+	hasOps             bool
+	pub                crypto.PublicKey
+	why                string
 }
 
 // newKeyState keeps the keys fit to verify webhook signatures: RSA keys of

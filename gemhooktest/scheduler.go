@@ -156,7 +156,6 @@ func (s *scheduler) loop() {
 	}
 }
 
-
 func (s *scheduler) close() {
 	close(s.done)
 	s.wg.Wait()
