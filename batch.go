@@ -21,20 +21,11 @@ func (c *Client) SubmitBatch(ctx context.Context, model string, src *genai.Batch
 	if cfg != nil {
 		own = *cfg
 	}
-	var uris []string
-	var meta map[string]any
-	if own.WebhookConfig != nil {
-		uris, meta = own.WebhookConfig.Uris, own.WebhookConfig.UserMetadata
-	}
-	hook, err := c.plan(uris, meta, opts)
+	wc, token, err := c.genaiWebhook(own.WebhookConfig, opts)
 	if err != nil {
 		return failed[*genai.BatchJob](err)
 	}
-	var token string
-	if hook != nil {
-		own.WebhookConfig = &genai.WebhookConfig{Uris: hook.uris, UserMetadata: hook.metadata}
-		token = hook.token
-	}
+	own.WebhookConfig = wc
 	job, err := c.genai.Batches.Create(ctx, model, src, &own)
 	if err != nil {
 		return failed[*genai.BatchJob](fmt.Errorf("gemhook: create batch: %w", err))

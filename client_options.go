@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"maps"
+
+	"google.golang.org/genai"
 )
 
 // TokenKey is the user-metadata key under which gemhook puts the job's
@@ -86,6 +88,22 @@ func (c *Client) plan(callerURIs []string, callerMeta map[string]any, opts []Sub
 	tok := newToken()
 	meta[TokenKey] = tok
 	return &webhook{uris: uris, metadata: meta, token: tok}, nil
+}
+
+// genaiWebhook is plan for the genai.WebhookConfig that batches and video
+// generations take: the config to send (the caller's, untouched, when
+// there is nothing to add) and the job's correlation token.
+func (c *Client) genaiWebhook(wc *genai.WebhookConfig, opts []SubmitOption) (*genai.WebhookConfig, string, error) {
+	var uris []string
+	var meta map[string]any
+	if wc != nil {
+		uris, meta = wc.Uris, wc.UserMetadata
+	}
+	hook, err := c.plan(uris, meta, opts)
+	if err != nil || hook == nil {
+		return wc, "", err
+	}
+	return &genai.WebhookConfig{Uris: hook.uris, UserMetadata: hook.metadata}, hook.token, nil
 }
 
 func newToken() string {

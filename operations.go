@@ -25,20 +25,11 @@ func (c *Client) GenerateVideos(ctx context.Context, model string, src *genai.Ge
 	if cfg != nil {
 		own = *cfg
 	}
-	var uris []string
-	var meta map[string]any
-	if own.WebhookConfig != nil {
-		uris, meta = own.WebhookConfig.Uris, own.WebhookConfig.UserMetadata
-	}
-	hook, err := c.plan(uris, meta, opts)
+	wc, token, err := c.genaiWebhook(own.WebhookConfig, opts)
 	if err != nil {
 		return failed[*genai.GenerateVideosOperation](err)
 	}
-	var token string
-	if hook != nil {
-		own.WebhookConfig = &genai.WebhookConfig{Uris: hook.uris, UserMetadata: hook.metadata}
-		token = hook.token
-	}
+	own.WebhookConfig = wc
 	op, err := c.genai.Models.GenerateVideosFromSource(ctx, model, src, &own)
 	if err != nil {
 		return failed[*genai.GenerateVideosOperation](fmt.Errorf("gemhook: generate videos: %w", err))
