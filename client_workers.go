@@ -14,19 +14,20 @@ type checker interface {
 // demand and exit when the queue is empty, so an idle Client has none, and
 // push never blocks: the queue holds at most one entry per pending job.
 type workers struct {
-	mu      sync.Mutex
-	queue   []checker
-	head    int
-	max     int
-	active  int
-	closed  bool
-	cancels map[*context.CancelFunc]struct{}
-	wg      sync.WaitGroup
+	mu     sync.Mutex
+	queue  []checker
+	head   int
+	max    int
+	active int
+	closed bool
+	ctx    context.Context // for the calls checks make; cancelled by close
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 func (w *workers) init(max int) {
 	w.max = max
-	w.cancels = make(map[*context.CancelFunc]struct{})
+	w.ctx, w.stop = context.WithCancel(context.Background())
 }
 
 // push queues x; it reports false once the workers are closed.
@@ -52,11 +53,7 @@ func (w *workers) push(x checker) bool {
 
 func (w *workers) run() {
 	defer w.wg.Done()
-	// The context lives as long as this goroutine; close cancels it.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	w.mu.Lock()
-	w.cancels[&cancel] = struct{}{}
 	for !w.closed && w.head < len(w.queue) {
 		x := w.queue[w.head]
 		w.queue[w.head] = nil
@@ -65,11 +62,10 @@ func (w *workers) run() {
 			w.queue, w.head = w.queue[:0], 0
 		}
 		w.mu.Unlock()
-		x.check(ctx)
+		x.check(w.ctx)
 		w.mu.Lock()
 	}
 	w.active--
-	delete(w.cancels, &cancel)
 	w.mu.Unlock()
 }
 
@@ -78,9 +74,7 @@ func (w *workers) run() {
 func (w *workers) close() {
 	w.mu.Lock()
 	w.closed = true
-	for c := range w.cancels {
-		(*c)()
-	}
+	w.stop()
 	clear(w.queue)
 	w.queue, w.head = nil, 0
 	w.mu.Unlock()
