@@ -67,10 +67,10 @@ func run() error {
 		return err
 	}
 	before := emu.Calls().Total()
-	if job, err = pollingWait(ctx, gc, job.Name, time.Second); err != nil {
+	if job, err = pollingWait(ctx, gc, job.Name, 250*time.Millisecond); err != nil {
 		return err
 	}
-	fmt.Printf("polling:  %s %s after %d gets\n", job.Name, job.State, emu.Calls().Total()-before)
+	report("polling every 250ms", emu, job, emu.Calls().Total()-before)
 
 	// After: a receiver where the project webhook points, a Client, and
 	// the loop becomes AwaitBatch(name).Wait(ctx) (or SubmitBatch for new
@@ -101,6 +101,15 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("webhook:  %s %s after %d gets\n", job.Name, job.State, emu.Calls().Total()-before)
+	report("gemhook", emu, job, emu.Calls().Total()-before)
 	return nil
+}
+
+// report prints how many gets waiting took and how late the end was seen.
+func report(how string, emu *gemhooktest.Server, job *genai.BatchJob, gets int) {
+	late := "?"
+	if j, ok := emu.Job(job.Name); ok {
+		late = time.Since(j.Ended).Round(100 * time.Microsecond).String()
+	}
+	fmt.Printf("%-20s %s %s: %d gets, end seen %s late\n", how+":", job.Name, job.State, gets, late)
 }
