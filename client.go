@@ -10,7 +10,6 @@ import (
 
 	"google.golang.org/genai"
 
-	"github.com/gemhook/gemhook/internal/hub"
 	"github.com/gemhook/gemhook/internal/reconcile"
 )
 
@@ -63,7 +62,7 @@ type Fallback struct {
 type Client struct {
 	genai      *genai.Client
 	recv       *Receiver
-	hub        *hub.Hub
+	hub        jobHub
 	webhookURL string
 	after      time.Duration
 	every      time.Duration

@@ -12,8 +12,22 @@ import (
 // routing connects verified events to the Clients waiting on their jobs:
 // one hub per Receiver, shared by every Client built on it.
 type routing struct {
-	hub *hub.Hub
+	hub jobHub
 }
+
+// jobHub is what Receivers and Clients use of the hub. Only the in-memory
+// hub exists today; keeping it behind this interface lets a shared store
+// and bus (several replicas behind one webhook URL) replace it without a
+// change to the public API.
+type jobHub interface {
+	Register(key string, w hub.Waiter) (hub.Note, bool)
+	Unregister(key string, w hub.Waiter)
+	Settle(key string, w hub.Waiter, outcome string)
+	Deliver(key string, n hub.Note) error
+	Stats() hub.Stats
+}
+
+var _ jobHub = (*hub.Hub)(nil)
 
 func (rt *routing) init(now func() time.Time) { rt.hub = hub.New(hub.Config{Now: now}) }
 
