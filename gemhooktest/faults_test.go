@@ -205,3 +205,66 @@ func TestFaultMaxDelay(t *testing.T) {
 		t.Fatalf("last delivery after %v", total)
 	}
 }
+
+// The same Seed drops the same events whatever the deliveries in between
+// draw (signing keys, retry jitter): here one run finishes every job at
+// once, the other waits for each event's fate before the next.
+func TestFaultSeedReproducible(t *testing.T) {
+	t.Cleanup(leaktest.Check(t))
+	dropped := func(wait bool) []int {
+		rc := newReceiver(t)
+		rc.setAnswer(func(n int, _ hit) int {
+			if n%2 == 0 {
+				return 500 // some retries, whose jitter draws too
+			}
+			return 204
+		})
+		logged := make(chan Delivery, 1000)
+		s := NewServer(Options{JobDuration: -1, Seed: 42, RetryBackoff: time.Millisecond, RetryHorizon: 5 * time.Millisecond,
+			Faults: Faults{DropRate: 0.5}, OnDelivery: func(d Delivery) { logged <- d }})
+		defer s.Close()
+		s.RegisterWebhook(rc.URL)
+		c := newClient(t, s)
+		names := createBatches(t, c, 20)
+		for range 4 { // per-request jobs too, whose v1a deliveries pick keys
+			j, err := c.Batches.Create(context.Background(), "m", inlineSource("x"),
+				&genai.CreateBatchJobConfig{WebhookConfig: &genai.WebhookConfig{Uris: []string{rc.URL}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, j.Name)
+		}
+		settled := map[string]bool{}
+		awaitFate := func(name string) {
+			for !settled[name] {
+				d := <-logged
+				if d.Result != Retrying {
+					settled[d.Resource] = true
+				}
+			}
+		}
+		for _, n := range names {
+			if err := s.Finish(n, Succeeded); err != nil {
+				t.Fatal(err)
+			}
+			if wait {
+				awaitFate(n)
+			}
+		}
+		for _, n := range names {
+			awaitFate(n)
+		}
+		var out []int
+		for _, d := range s.Deliveries() {
+			if d.Result == Dropped {
+				out = append(out, slices.Index(names, d.Resource))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	a, b := dropped(false), dropped(true)
+	if len(a) == 0 || len(a) == 24 || !slices.Equal(a, b) {
+		t.Fatalf("Seed 42 dropped %v in one run and %v in the other", a, b)
+	}
+}

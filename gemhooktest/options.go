@@ -48,8 +48,11 @@ type Options struct {
 	RetryHorizon time.Duration
 	// Faults are applied on top of normal delivery.
 	Faults Faults
-	// Seed makes faults, jitter and key choice reproducible. Zero picks a
-	// random seed.
+	// Seed makes faults reproducible: the same creates and job endings,
+	// in the same order, draw the same drops, delays, shuffles and early
+	// deliveries, whatever the deliveries in between do. Retry jitter and
+	// the choice of v1a key come from a second stream seeded alike, drawn
+	// in the order attempts run. Zero picks a random seed.
 	Seed int64
 
 	// APIKey, when set, must arrive in x-goog-api-key on every API call.

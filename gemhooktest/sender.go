@@ -151,7 +151,10 @@ func (s *Server) deliver(a *attempt) {
 			keys = h.liveKeys(s.now())
 		}
 	}
-	edKey := s.rng.IntN(len(s.keys.ed))
+	edKey := 0
+	if m.hook == "" && !s.opts.JWS {
+		edKey = s.sendRNG.IntN(len(s.keys.ed))
+	}
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
@@ -251,7 +254,7 @@ func (s *Server) backoff(n int) time.Duration {
 	}
 	d = min(d, limit)
 	s.mu.Lock()
-	j := s.rng.Float64()
+	j := s.sendRNG.Float64()
 	s.mu.Unlock()
 	return d/2 + time.Duration(j*float64(d/2))
 }

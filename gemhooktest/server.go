@@ -41,7 +41,8 @@ type Server struct {
 
 	mu      sync.Mutex // guards everything below
 	closed  bool
-	rng     *rand.Rand
+	rng     *rand.Rand // fault draws, in the order jobs are created and end
+	sendRNG *rand.Rand // draws of delivery attempts (signing key, retry jitter)
 	jobs    map[string]*job
 	jobSeq  uint64
 	hooks   map[string]*webhook
@@ -92,11 +93,14 @@ func Start(opts Options) (*Server, error) {
 			Transport:     tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		ln:    ln,
-		rng:   rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		jobs:  map[string]*job{},
-		hooks: map[string]*webhook{},
-		calls: Calls{},
+		ln: ln,
+		// Two streams, so that faults drawn when events are emitted do not
+		// depend on how many attempts ran in between, which varies.
+		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		sendRNG: rand.New(rand.NewPCG(seed^0x6a09e667f3bcc909, seed)),
+		jobs:    map[string]*job{},
+		hooks:   map[string]*webhook{},
+		calls:   Calls{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.URL = "http://" + ln.Addr().String()
