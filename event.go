@@ -561,14 +561,15 @@ func (s *scanner) decode(v span) string {
 }
 
 // metadata decodes an object value into a map, or returns nil for any
-// other value. It is only reached when user metadata is present.
+// other value. It is only reached when user metadata is present. The
+// scanner has checked the syntax, so the only error left is a number beyond
+// float64's range: encoding/json still fills the rest of the map (that
+// member reads nil), and so the map is kept, with the job's token in it.
 func (s *scanner) metadata(v span) map[string]any {
 	if v.kind(s.b) != '{' {
 		return nil
 	}
 	var m map[string]any
-	if json.Unmarshal(s.b[v.start:v.end], &m) != nil {
-		return nil
-	}
+	_ = json.Unmarshal(s.b[v.start:v.end], &m)
 	return m
 }

@@ -120,6 +120,10 @@ func TestDecodeEvent(t *testing.T) {
 		{"unknown everything", `{"type":"new.thing","version":"v2","extra":[1,{"a":null}],"data":{"id":"z","more":true}}`,
 			Event{Type: "new.thing", Resource: "z"}},
 		{"whitespace around", " \n{ \"type\" : \"batch.expired\" } \t", Event{Type: "batch.expired"}},
+		{"metadata number out of range", `{"type":"x","user_metadata":{"big":1e400,"gemhook_token":"t"}}`,
+			Event{Type: "x", UserMetadata: map[string]any{"big": nil, "gemhook_token": "t"}}},
+		{"metadata number out of range under data", `{"type":"x","data":{"user_metadata":{"n":[-1e999]}}}`,
+			Event{Type: "x", UserMetadata: map[string]any{"n": []any{nil}}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
