@@ -115,7 +115,7 @@ func listen(ctx context.Context, e *env, args []string) error {
 	var rf receiverFlags
 	rf.add(e)
 	addr := e.flags.String("addr", "127.0.0.1:8080", "address to listen on")
-	count := e.flags.Int("count", 0, "exit after this many verified deliveries (0: run until interrupted)")
+	count := e.flags.Int("count", 0, "exit after this many verified deliveries, not counting -selftest's probes (0: run until interrupted)")
 	selftest := e.flags.String("selftest", "", "public URL that should reach this listener: probe it once started")
 	if err := e.parse(args); err != nil {
 		return err
@@ -142,7 +142,7 @@ func listen(ctx context.Context, e *env, args []string) error {
 		select {
 		case d := <-l.seen:
 			e.printDelivery(d)
-			if d.Verified {
+			if d.Verified && !isProbe(d) {
 				verified++
 			}
 			if *count > 0 && verified >= *count {
@@ -160,6 +160,12 @@ func listen(ctx context.Context, e *env, args []string) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// isProbe reports whether d is one of SelfTest's probes: the probe type,
+// or the bare "{}" it sends when the first probe is refused.
+func isProbe(d delivery) bool {
+	return d.Type == gemhook.ProbeType || d.Type == ""
 }
 
 // printDelivery writes one line per delivery: JSON lines with -json.

@@ -319,3 +319,50 @@ func TestVerify(t *testing.T) {
 		t.Fatalf("bad secret: %d", code)
 	}
 }
+
+// -count counts deliveries, not -selftest's probes: the run waits for a
+// real one after the self-test has passed.
+func TestListenCountSkipsSelfTestProbes(t *testing.T) {
+	t.Cleanup(leaktest.Check(t))
+	emu, _ := newEmulator(t)
+	addr := freeAddr(t)
+	secret := emu.RegisterWebhook("http://"+addr+"/hook", "batch.succeeded")
+	errOut := &lineWriter{lines: make(chan string, 16)}
+	var out bytes.Buffer
+	done := make(chan int, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	go func() {
+		done <- run(ctx, []string{"listen", "-json", "-addr", addr, "-count", "1", "-secret", secret,
+			"-jwks-url", emu.JWKSURL, "-selftest", "http://" + addr + "/hook"}, &out, errOut)
+	}()
+	for passed := false; !passed; {
+		select {
+		case l := <-errOut.lines:
+			passed = strings.HasPrefix(l, "self-test: ")
+		case code := <-done:
+			t.Fatalf("listen exited %d before any delivery but the self-test's probes", code)
+		case <-ctx.Done():
+			t.Fatal("the self-test did not pass")
+		}
+	}
+	select {
+	case code := <-done:
+		t.Fatalf("listen exited %d on a probe", code)
+	default:
+	}
+	if err := emu.Ping(emu.Webhooks()[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("listen exited %d", code)
+		}
+	case <-ctx.Done():
+		t.Fatal("listen did not exit after the ping")
+	}
+	if !strings.Contains(out.String(), gemhooktest.PingType) {
+		t.Fatalf("output %q", out.String())
+	}
+}
