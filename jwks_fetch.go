@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -30,9 +31,27 @@ var errRedirect = errors.New("JWKS endpoint answered with a redirect, which is n
 // fetch timeout and the body cap apply to it as well.
 func defaultJWKSClient() *http.Client {
 	return &http.Client{
-		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+		Transport:     jwksTransport(),
 		Timeout:       jwksFetchTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return errRedirect },
+	}
+}
+
+// jwksTransport clones net/http's default transport, or, when the program
+// has replaced http.DefaultTransport with a wrapper (tracing and metrics
+// libraries do), which cannot be cloned, builds one with the same settings.
+func jwksTransport() *http.Transport {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return t.Clone()
+	}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
 	}
 }
 

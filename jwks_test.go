@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,3 +326,26 @@ func TestBadJWKSURL(t *testing.T) {
 		}
 	}
 }
+
+// A program that wrapped http.DefaultTransport (tracing, metrics) can still
+// build a Receiver, and its key set is fetched without the wrapper.
+func TestKeySetWrappedDefaultTransport(t *testing.T) {
+	defer leaktest.Check(t)()
+	orig := http.DefaultTransport
+	var wrapped atomic.Int32
+	http.DefaultTransport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		wrapped.Add(1)
+		return orig.RoundTrip(r)
+	})
+	defer func() { http.DefaultTransport = orig }()
+	f := newKS(t, ksStandard(t), nil)
+	defer f.close()
+	f.wantUp(t, 0)
+	if n := wrapped.Load(); n != 0 {
+		t.Fatalf("the key set went through http.DefaultTransport %d times", n)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
