@@ -515,17 +515,26 @@ func (s *scanner) key(k span) []byte {
 	return []byte(s.decode(k))
 }
 
+// maxSharedWaste caps the bytes between the values in the shared string.
+// Event strings can outlive the body (the hub keeps orphans' notes), and a
+// large unknown member between two fields must not be pinned with them.
+const maxSharedWaste = 1 << 10
+
 // share makes one string of the body bytes that hold the given plain
-// strings, so that text can hand out substrings of it.
+// strings, so that text can hand out substrings of it, unless that string
+// would hold much besides them.
 func (s *scanner) share(vs ...span) {
-	s.lo, s.hi = len(s.b), 0
+	lo, hi, used := len(s.b), 0, 0
 	for _, v := range vs {
 		if v.kind(s.b) == '"' && v.plain || v.kind(s.b) == '-' || v.kind(s.b) >= '0' && v.kind(s.b) <= '9' {
-			s.lo, s.hi = min(s.lo, v.start), max(s.hi, v.end)
+			lo, hi, used = min(lo, v.start), max(hi, v.end), used+v.end-v.start
 		}
 	}
-	if s.lo < s.hi {
-		s.shared = string(s.b[s.lo:s.hi])
+	if lo < hi && hi-lo-used <= maxSharedWaste {
+		s.lo, s.hi = lo, hi
+		s.shared = string(s.b[lo:hi])
+	} else {
+		s.lo, s.hi = len(s.b), 0 // sub copies each value
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +162,32 @@ func TestDecodeEventData(t *testing.T) {
 	if cap(ev.Data.Raw) != len(ev.Data.Raw) {
 		t.Fatal("Data.Raw can be appended into the body")
 	}
+}
+
+// An event's strings may outlive its body (the hub keeps an orphan's type
+// and error text for minutes, ten thousand of them): they must not pin a
+// large body in memory.
+func TestEventStringsDoNotPinBody(t *testing.T) {
+	const events, pad = 64, 256 << 10
+	keep := make([]string, 0, 3*events)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range events {
+		body := `{"type":"batch.failed","pad":"` + strings.Repeat("p", pad) +
+			`","data":{"id":"batches/b` + strconv.Itoa(i) + `","error_code":7,"error_message":"m"}}`
+		ev, err := decodeEvent([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep = append(keep, ev.Type, ev.Resource, ev.Data.ErrorCode)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > events*pad/4 {
+		t.Fatalf("%d events' strings hold %d KiB of heap", events, grown>>10)
+	}
+	runtime.KeepAlive(keep)
 }
 
 func TestDecodeEventMalformed(t *testing.T) {
