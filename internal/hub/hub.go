@@ -116,13 +116,16 @@ func (h *Hub) Unregister(key string, w Waiter) {
 }
 
 // Settle removes w and tombstones key with the outcome that settled it.
-// Later events for key are acknowledged and dropped.
+// Later events for key are acknowledged and dropped, and an orphan parked
+// for key (its event beat a Create that already reported the job final) is
+// dropped now instead of holding a slot until it expires.
 func (h *Hub) Settle(key string, w Waiter, outcome string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.remove(key, w)
 	now := h.now()
 	h.expire(now)
+	h.orphans.take(key)
 	h.tombs.put(key, outcome, now, true)
 }
 

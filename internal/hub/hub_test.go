@@ -235,3 +235,20 @@ func TestAgingCompacts(t *testing.T) {
 		t.Fatalf("fifo holds %d stale keys", len(a.fifo)-a.head)
 	}
 }
+
+// A job that Create already reported final is settled without ever
+// registering; the orphan its early event left must go with it, not hold
+// a slot of a bounded buffer until it expires.
+func TestSettleDropsOrphan(t *testing.T) {
+	h, _ := newTestHub(Config{MaxOrphans: 1})
+	if err := h.Deliver("batches/early", done); err != nil {
+		t.Fatal(err)
+	}
+	h.Settle("batches/early", nil, "JOB_STATE_SUCCEEDED")
+	if s := h.Stats(); s.Orphans != 0 || s.Tombstones != 1 {
+		t.Fatalf("stats after Settle = %+v, want no orphan and 1 tombstone", s)
+	}
+	if err := h.Deliver("batches/next", done); err != nil {
+		t.Fatalf("the settled job's orphan still fills the buffer: %v", err)
+	}
+}
