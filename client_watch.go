@@ -68,11 +68,19 @@ func start[T any](c *Client, k *kind[T], name, key, token string, checkNow bool)
 		return failed[T](ErrClosed)
 	}
 	if n, ok := c.hub.Register(key, w); ok {
+		// The orphan may be ignored (another job's token); the job then
+		// still needs its first check or fallback poll below.
 		w.Wake(n)
-		return &w.Future
 	}
 	w.mu.Lock()
 	switch {
+	case w.phase == settled:
+		// Close settled w between track and Register, and its Unregister
+		// may have come first: take w out of the hub, which outlives the
+		// Client.
+		w.mu.Unlock()
+		c.hub.Unregister(key, w)
+		return &w.Future
 	case w.phase != idle:
 	case checkNow:
 		w.phase = queued
@@ -199,11 +207,16 @@ func (w *watch[T]) check(ctx context.Context) {
 func (w *watch[T]) scheduleLocked(base time.Duration, backoff bool) {
 	d := base
 	if backoff {
-		d = min(base<<min(w.step, 20), w.c.every)
-		w.step++
-		d = d*3/4 + rand.N(d/4+1)
+		// Doubling stops at Every; shifting instead would overflow for a
+		// long After (24h<<17 wraps negative, and rand.N panics).
+		for i := uint8(0); i < w.step && d < w.c.every; i++ {
+			d *= 2
+		}
+		d = min(d, w.c.every)
+		w.step = min(w.step+1, 64)
+		d = d - d/4 + rand.N(d/4+1)
 	} else {
-		w.step++
+		w.step = min(w.step+1, 64)
 		d += rand.N(d/10 + 1)
 	}
 	at := w.c.now().Add(d)
@@ -245,10 +258,12 @@ func (w *watch[T]) closeWith(err error) {
 }
 
 // permanent reports errors that retrying cannot fix: the job does not
-// exist, or the request is refused as malformed.
+// exist, the request is refused as malformed, or the key may not read it
+// (Google's UNAUTHENTICATED and PERMISSION_DENIED: "do not retry without
+// fixing the problem").
 func permanent(err error) bool {
 	switch statusOf(err) {
-	case http.StatusBadRequest, http.StatusNotFound:
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
 		return true
 	}
 	return false
@@ -266,6 +281,13 @@ func statusOf(err error) int {
 	var get *apierrors.GetInteractionByIDClientError
 	if errors.As(err, &get) && get.HTTPMeta.Response != nil {
 		return get.HTTPMeta.Response.StatusCode
+	}
+	// A 4xx whose body is not the declared schema, such as Google's usual
+	// {"error":{"code":404,...}} with a numeric code where genai's
+	// interactions stack expects a string.
+	var schema *apierrors.ResponseValidationError
+	if errors.As(err, &schema) {
+		return schema.StatusCode
 	}
 	return 0
 }
