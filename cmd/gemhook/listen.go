@@ -127,13 +127,15 @@ func listen(ctx context.Context, e *env, args []string) error {
 	defer l.close()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// Returning (interrupted, or -count reached) stops a probe still under
+	// way, rather than waiting out -timeout for it.
+	pctx, cancelProbe := context.WithTimeout(ctx, e.timeout)
+	defer cancelProbe()
 	probe := make(chan error, 1)
 	if *selftest != "" {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pctx, cancel := context.WithTimeout(ctx, e.timeout)
-			defer cancel()
 			probe <- l.r.SelfTest(pctx, *selftest)
 		}()
 	}

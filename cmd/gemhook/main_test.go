@@ -366,3 +366,40 @@ func TestListenCountSkipsSelfTestProbes(t *testing.T) {
 		t.Fatalf("output %q", out.String())
 	}
 }
+
+// Reaching -count ends the run at once, even while a -selftest probe still
+// waits on a URL that does not answer.
+func TestListenCountStopsPendingSelfTest(t *testing.T) {
+	t.Cleanup(leaktest.Check(t))
+	emu, _ := newEmulator(t)
+	addr := freeAddr(t)
+	secret := emu.RegisterWebhook("http://"+addr+"/hook", "batch.succeeded")
+	silent, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	errOut := &lineWriter{lines: make(chan string, 16)}
+	var out bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), []string{"listen", "-addr", addr, "-count", "1", "-secret", secret, "-timeout", "1h",
+			"-jwks-url", emu.JWKSURL, "-selftest", "http://" + silent.Addr().String() + "/hook"}, &out, errOut)
+	}()
+	select {
+	case <-errOut.lines: // listening
+	case <-time.After(10 * time.Second):
+		t.Fatal("listen did not start")
+	}
+	if err := emu.Ping(emu.Webhooks()[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("listen exited %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("listen kept waiting for the self-test after -count was reached")
+	}
+}
