@@ -188,6 +188,28 @@ func (k *keySet) start(gap time.Duration) (<-chan singleflight.Result, error) {
 
 var errCooldown = errors.New("key set was fetched recently")
 
+// refetch is called when a signature matched no key of the set a delivery
+// holds: the keys may have rotated. It refetches the set (at most once per
+// missCooldown) and returns the newest set held, which may be one another
+// delivery fetched a moment ago, or nil if that is still the one held.
+// Its error, which wraps ErrKeysUnavailable, says that the set could not be
+// brought up to date (the last fetch failed, or this one did), so a
+// signature that matches no key of it may still be genuine: the caller
+// reports it if nothing verifies, so that an outage is a 503, not a 401.
+func (k *keySet) refetch(ctx context.Context, held *keyState) (*keyState, error) {
+	s, err := k.refresh(ctx, k.t.missCooldown)
+	if s == nil {
+		s = k.state.Load()
+	}
+	if s == held {
+		s = nil
+	}
+	if err != nil && !errors.Is(err, errCooldown) {
+		return s, fmt.Errorf("%w: refetch after a miss: %w", ErrKeysUnavailable, err)
+	}
+	return s, nil
+}
+
 // fetchShared is the single flight: one fetch, its bookkeeping, and the
 // swap of the held set on success. A failed fetch keeps the old set.
 func (k *keySet) fetchShared() (any, error) {

@@ -1,10 +1,13 @@
 package gemhook
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -349,3 +352,86 @@ func TestKeySetWrappedDefaultTransport(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A signature that matches no held key while the set cannot be refetched
+// could be a rotation the receiver cannot see: it is "keys unavailable"
+// (503), not a forgery (401), both for v1a and for a JWS with an unknown
+// kid. The held keys keep verifying meanwhile, and once the set can be
+// fetched again the same signature is a forgery.
+func TestKeySetMissDuringOutageIsUnavailable(t *testing.T) {
+	defer leaktest.Check(t)()
+	f := newKS(t, ksStandard(t), withAudience)
+	defer f.close()
+	f.wantUp(t, 0)
+	_, outsider, _ := ed25519.GenerateKey(rand.Reader)
+	body := []byte(ksBody)
+	forged := func() error {
+		ts := strconv.FormatInt(f.clk.Now().Unix(), 10)
+		_, err := f.verify(f.headers("msg_o", signature.SignV1a(outsider, "msg_o", ts, body)), body)
+		return err
+	}
+	unknownKID := func() error {
+		tok, err := signature.SignJWS(outsider, "e9", f.claims(t, ksBody, func(c map[string]any) { c["aud"] = ksAudience }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.verify(f.headers("msg_j", tok), body)
+		return err
+	}
+	down := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, ErrKeysUnavailable) || errors.Is(err, ErrNoMatchingSignature) {
+			t.Fatalf("%s: %v, want ErrKeysUnavailable only", what, err)
+		}
+	}
+	forgery := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, ErrNoMatchingSignature) || errors.Is(err, ErrKeysUnavailable) {
+			t.Fatalf("%s: %v, want ErrNoMatchingSignature only", what, err)
+		}
+	}
+	forgery("v1a, set just fetched", forged())
+	forgery("jws, set just fetched", unknownKID())
+
+	f.srv.misbehave(fail500)
+	f.clk.Advance(jwksMissCooldown)
+	down("v1a, refetch failed", forged())
+	down("jws, within the cooldown of a failed refetch", unknownKID())
+	ts := strconv.FormatInt(f.clk.Now().Unix(), 10)
+	rec := f.serveHTTP(f.headers("msg_h", signature.SignV1a(outsider, "msg_h", ts, body)), body)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("ServeHTTP: %d", rec.Code)
+	}
+	f.wantUp(t, 1) // the held keys still verify
+	if n := f.srv.hits.Load(); n != 2 {
+		t.Fatalf("%d fetches, want 2", n)
+	}
+
+	f.srv.serve(ksStandard(t))
+	f.clk.Advance(jwksMissCooldown)
+	forgery("jws, refetched", unknownKID())
+	forgery("v1a, within the cooldown of a good refetch", forged())
+}
+
+// A delivery whose refetch falls within the cooldown of another delivery's
+// refetch still sees the set that one installed.
+func TestKeySetRefetchSeesNewerSet(t *testing.T) {
+	defer leaktest.Check(t)()
+	f := newKS(t, ksStandard(t), nil)
+	defer f.close()
+	f.wantUp(t, 0)
+	held := f.k.state.Load()
+	f.srv.serve(ksDoc(t, signature.JWK{KID: "e1", Key: ksEd(0).Public()}))
+	f.clk.Advance(jwksMissCooldown)
+	s, err := f.k.refetch(t.Context(), held) // another delivery's miss
+	if err != nil || s == nil || len(s.ed) != 1 {
+		t.Fatalf("first refetch: %v, %v", s, err)
+	}
+	s2, err := f.k.refetch(t.Context(), held) // within its cooldown
+	if err != nil || s2 != s {
+		t.Fatalf("second refetch: %p, %v, want the newer set %p", s2, err, s)
+	}
+	if n := f.srv.hits.Load(); n != 2 {
+		t.Fatalf("%d fetches, want 2", n)
+	}
+}

@@ -25,7 +25,8 @@ const maxPooledContent = 64 << 10
 // key set. The key that verified last is tried first, so the usual
 // delivery costs one ed25519.Verify. When no key verifies, the set may
 // have rotated: it is refetched (at most once per cooldown) and tried once
-// more.
+// more. If it could not be refetched, the delivery could not be checked
+// and the error is ErrKeysUnavailable rather than a forgery.
 func (k *keySet) verifyV1a(ctx context.Context, entries []signature.Entry, id, ts string, body []byte) error {
 	var sigs [maxV1aEntries][ed25519.SignatureSize]byte
 	n := 0
@@ -55,8 +56,12 @@ func (k *keySet) verifyV1a(ctx context.Context, entries []signature.Entry, id, t
 	if s.matchV1a(sigs[:n], msg) {
 		return nil
 	}
-	if s2, _ := k.refresh(ctx, k.t.missCooldown); s2 != nil && s2 != s && s2.matchV1a(sigs[:n], msg) {
+	s2, unavailable := k.refetch(ctx, s)
+	if s2 != nil && s2.matchV1a(sigs[:n], msg) {
 		return nil
+	}
+	if unavailable != nil {
+		return unavailable
 	}
 	return fmt.Errorf("%w: v1a signature matches no published key", ErrNoMatchingSignature)
 }

@@ -40,8 +40,9 @@ var (
 // verifyJWS checks the compact JWS entries. Each token is parsed and
 // checked for shape before any key is looked up, so garbage never causes a
 // fetch. A kid that is not in the set causes one refetch per cooldown (the
-// keys may have rotated). A token that verifies must also carry valid
-// claims and the delivery's own event.
+// keys may have rotated); if the set cannot be refetched, such a token
+// could not be checked and the error is ErrKeysUnavailable. A token that
+// verifies must also carry valid claims and the delivery's own event.
 func (k *keySet) verifyJWS(ctx context.Context, entries []signature.Entry, body []byte) error {
 	var toks [maxJWSEntries]*signature.JWS
 	n := 0
@@ -66,16 +67,20 @@ func (k *keySet) verifyJWS(ctx context.Context, entries []signature.Entry, body 
 		return err
 	}
 	refreshed := false
+	var unavailable error // the refetch for an unknown kid failed
+	unknown := false
 	for _, t := range toks[:n] {
 		key, ok := s.byKID[t.KID]
 		if !ok && !refreshed {
 			refreshed = true
-			if s2, _ := k.refresh(ctx, k.t.missCooldown); s2 != nil {
+			var s2 *keyState
+			if s2, unavailable = k.refetch(ctx, s); s2 != nil {
 				s = s2
 				key, ok = s.byKID[t.KID]
 			}
 		}
 		if !ok {
+			unknown = true
 			why = cmpErr(why, errUnknownKID)
 			continue
 		}
@@ -94,6 +99,10 @@ func (k *keySet) verifyJWS(ctx context.Context, entries []signature.Entry, body 
 			continue
 		}
 		return nil
+	}
+	if unknown && unavailable != nil {
+		// A kid the set could not be brought up to date for.
+		return unavailable
 	}
 	return fmt.Errorf("%w: %w", ErrNoMatchingSignature, why)
 }
