@@ -255,3 +255,35 @@ func hexString(b []byte) string {
 	}
 	return string(out)
 }
+
+// The window is measured from the clock's exact time, as in the reference
+// libraries, not from its whole second; a tolerance that is not a whole
+// number of seconds is kept as it is.
+func TestTimestampWindowSubSecond(t *testing.T) {
+	half := 500 * time.Millisecond
+	sec := func(d int64) string { return strconv.FormatInt(vecTime.Unix()+d, 10) }
+	for _, c := range []struct {
+		name      string
+		now       time.Time
+		tolerance time.Duration
+		ts        string
+		err       error
+	}{
+		{"300.5 s old", vecTime.Add(half), 0, sec(-300), ErrTimestampTooOld},
+		{"299.5 s old", vecTime.Add(half), 0, sec(-299), nil},
+		{"299.5 s ahead", vecTime.Add(half), 0, sec(300), nil},
+		{"300.5 s ahead", vecTime.Add(-half), 0, sec(300), ErrTimestampTooNew},
+		{"1 s ahead, 1.5 s tolerance", vecTime, 3 * half, sec(1), nil},
+		{"2 s ahead, 1.5 s tolerance", vecTime.Add(half), 3 * half, sec(2), nil},
+		{"2 s old, 1.5 s tolerance", vecTime, 3 * half, sec(-2), ErrTimestampTooOld},
+		{"largest timestamp", vecTime, 0, "9223372036854775807", ErrTimestampTooNew},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, ReceiverConfig{Now: func() time.Time { return c.now }, Tolerance: c.tolerance})
+			hdr := signedHeader(t, vecSecret, vecID, c.ts, []byte(vecBody))
+			if _, err := h.r.Verify(context.Background(), hdr, []byte(vecBody)); !errors.Is(err, c.err) {
+				t.Fatalf("Verify: %v, want %v", err, c.err)
+			}
+		})
+	}
+}

@@ -194,13 +194,25 @@ func (r *Receiver) Verify(ctx context.Context, h http.Header, body []byte) (*Eve
 	return ev, nil
 }
 
+// checkTime compares durations, not whole seconds, as the reference
+// libraries do: with the clock at t+0.5s, a delivery signed at t-tolerance
+// is tolerance+0.5s old and refused, and a tolerance of 1.5s is not cut to
+// one.
 func (r *Receiver) checkTime(sec int64) error {
-	now := r.now().Unix()
-	tol := int64(r.tolerance / time.Second)
+	now := r.now()
+	// Whole seconds first: time.Unix wraps around for timestamps near the
+	// int64 limit, so those far outside the window never reach it.
+	ds, lim := now.Unix()-sec, int64(r.tolerance/time.Second)+1
 	switch {
-	case sec < now-tol:
+	case ds > lim:
 		return ErrTimestampTooOld
-	case sec > now+tol:
+	case ds < -lim:
+		return ErrTimestampTooNew
+	}
+	switch d := now.Sub(time.Unix(sec, 0)); {
+	case d > r.tolerance:
+		return ErrTimestampTooOld
+	case d < -r.tolerance:
 		return ErrTimestampTooNew
 	}
 	return nil
