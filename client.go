@@ -44,6 +44,8 @@ type Config struct {
 	// Logger receives the client's diagnostics; default: discard.
 	Logger *slog.Logger
 	// Now is the clock behind fallback poll times; default time.Now.
+	// Polls still wait on real timers, so a clock that stands still or is
+	// moved by hand delays them instead of driving them.
 	Now func() time.Time
 }
 

@@ -65,7 +65,10 @@ func start[T any](c *Client, k *kind[T], name, key, token string, checkNow bool)
 	w := &watch[T]{c: c, kind: k, key: key, token: token}
 	w.Future = Future[T]{name: name, done: make(chan struct{})}
 	if !c.track(w) {
-		return failed[T](ErrClosed)
+		// The job exists at Gemini: keep its name, so that the caller can
+		// still attach to it with Await* from another Client.
+		w.resolve(*new(T), ErrClosed)
+		return &w.Future
 	}
 	if n, ok := c.hub.Register(key, w); ok {
 		// The orphan may be ignored (another job's token); the job then

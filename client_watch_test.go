@@ -129,3 +129,20 @@ func TestPermanentStatuses(t *testing.T) {
 		}
 	}
 }
+
+// A job created while its Client closes exists at Gemini: its future
+// reports ErrClosed but keeps the name, so that the job can be awaited
+// elsewhere.
+func TestCloseDuringCreateKeepsName(t *testing.T) {
+	t.Cleanup(leaktest.Check(t))
+	fx := newClientFixture(t, noPolls)
+	fx.fake.onCreate = func(string) { fx.c.Close() }
+	f := fx.c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)
+	if _, err := f.Wait(waitCtx(t)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Wait = %v, want ErrClosed", err)
+	}
+	if f.Name() == "" {
+		t.Fatal("the future of a job that was created lost its name")
+	}
+	fx.r.Close()
+}

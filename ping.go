@@ -68,6 +68,8 @@ func (c *Client) PingWebhook(ctx context.Context, id string) error {
 			default:
 				others, lastOther = others+1, o.err
 			}
+		case <-c.work.ctx.Done():
+			return ErrClosed
 		case <-ctx.Done():
 			err := fmt.Errorf("%w: webhook %s: no ping reached the receiver in time (%w); "+
 				"check that the webhook's URI leads to this receiver and that nothing in between answers for it",

@@ -605,3 +605,33 @@ func pokeScheduler(t *testing.T, c *Client) {
 type taskFunc func(time.Time)
 
 func (f taskFunc) Fire(at time.Time) { f(at) }
+
+// Close ends a PingWebhook that is waiting for its ping with ErrClosed,
+// however long the caller's context.
+func TestPingEndsOnClose(t *testing.T) {
+	t.Cleanup(leaktest.Check(t))
+	s := newPWStack(t, pwOptions{front: func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	}})
+	ph, err := s.c.EnsureWebhook(pwCtx(t, 10*time.Second), s.url, "batch.succeeded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.c.PingWebhook(pwCtx(t, time.Minute), ph.ID) }()
+	for s.r.watch.n.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	s.c.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("PingWebhook after Close = %v, want ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("PingWebhook still waiting after Close")
+	}
+	if s.r.watch.n.Load() != 0 {
+		t.Fatal("a watch is left open")
+	}
+}

@@ -19,8 +19,11 @@ type Timer interface {
 }
 
 // System reads the time from now (time.Now when nil) and waits with real
-// timers. A caller that injects a fixed now still gets progress: due times
-// are judged by now, waits by the wall clock.
+// timers: due times are judged by now, waits by the wall clock. An
+// injected now that moves with the wall clock works; one that stands still
+// or is moved by hand does not (an entry due later than a frozen now never
+// fires, and one made due by a jump waits out the timer already set). Use
+// a Clock whose timers follow the injected time for that.
 type System struct{ NowFunc func() time.Time }
 
 // Now implements Clock.
