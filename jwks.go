@@ -114,7 +114,7 @@ func newKeySet(cfg ReceiverConfig, now func() time.Time, log *slog.Logger) (*key
 func (k *keySet) current(ctx context.Context) (*keyState, error) {
 	now := k.now()
 	if s := k.state.Load(); s.usable(now, k.t.maxStale) {
-		if !now.Before(s.refreshAt) {
+		if s.due(now) {
 			k.poke()
 		}
 		return s, nil
@@ -169,7 +169,11 @@ func (k *keySet) start(gap time.Duration) (<-chan singleflight.Result, error) {
 	}
 	k.startRefresher()
 	if !k.inflight {
-		if now := k.now(); !k.lastAttempt.IsZero() && now.Sub(k.lastAttempt) < gap {
+		// A clock that went back to before the last attempt does not
+		// hold fetches off until it has caught up: that attempt counts as
+		// long ago, and the one started now restarts the gap.
+		now := k.now()
+		if since := now.Sub(k.lastAttempt); !k.lastAttempt.IsZero() && since >= 0 && since < gap {
 			if k.lastErr != nil {
 				return nil, fmt.Errorf("last fetch failed, next try within %v: %w", gap, k.lastErr)
 			}
@@ -177,7 +181,7 @@ func (k *keySet) start(gap time.Duration) (<-chan singleflight.Result, error) {
 		}
 		// A fresh key per fetch: a late joiner can never attach to a
 		// finished flight, and every started fetch runs fetchShared once.
-		k.lastAttempt = k.now()
+		k.lastAttempt = now
 		k.inflight = true
 		k.flights++
 		k.flight = strconv.FormatUint(k.flights, 10)
@@ -269,7 +273,7 @@ func (k *keySet) refresher() {
 		}
 		now := k.now()
 		s := k.state.Load()
-		if s.usable(now, k.t.maxStale) && now.Before(s.refreshAt) {
+		if s.usable(now, k.t.maxStale) && !s.due(now) {
 			continue
 		}
 		gap := k.t.failRetry

@@ -45,6 +45,13 @@ func (s *keyState) usable(now time.Time, maxStale time.Duration) bool {
 	return s != nil && now.Sub(s.fetched) <= maxStale
 }
 
+// due reports whether a refresh is due: the refresh time has come, or the
+// clock has gone back to before the fetch, which says nothing about the
+// set's age except that the clock cannot be trusted to measure it.
+func (s *keyState) due(now time.Time) bool {
+	return !now.Before(s.refreshAt) || now.Before(s.fetched)
+}
+
 // jwksEntry is one member of a JWKS "keys" array, reduced to what key
 // selection needs. pub is nil when the entry is of a type or curve that
 // cannot be read; why then says so.

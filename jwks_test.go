@@ -435,3 +435,45 @@ func TestKeySetRefetchSeesNewerSet(t *testing.T) {
 		t.Fatalf("%d fetches, want 2", n)
 	}
 }
+
+// An injected clock that goes back (a wall clock stepped by NTP, say) does
+// not hold refreshes off until it has caught up with the last fetch: the
+// set is refreshed, a rotated-in key is fetched on its first miss, and the
+// cooldown then runs from the new time.
+func TestKeySetClockGoesBack(t *testing.T) {
+	_, newKey, _ := ed25519.GenerateKey(rand.Reader)
+	rotated := func(t *testing.T) []byte {
+		return ksDoc(t, signature.JWK{KID: "e1", Key: ksEd(0).Public()}, signature.JWK{KID: "new", Key: newKey.Public()})
+	}
+	t.Run("miss", func(t *testing.T) {
+		defer leaktest.Check(t)()
+		f := newKS(t, ksStandard(t), nil)
+		defer f.close()
+		f.wantUp(t, 0)
+		f.clk.Advance(-time.Hour)
+		f.srv.serve(rotated(t))
+		body := []byte(ksBody)
+		ts := strconv.FormatInt(f.clk.Now().Unix(), 10)
+		if _, err := f.verify(f.headers("msg_new", signature.SignV1a(newKey, "msg_new", ts, body)), body); err != nil {
+			t.Fatalf("rotated-in key after the clock went back: %v", err)
+		}
+		_, outsider, _ := ed25519.GenerateKey(rand.Reader)
+		for range 10 {
+			f.verify(f.headers("msg_o", signature.SignV1a(outsider, "msg_o", ts, body)), body)
+		}
+		if n := f.srv.hits.Load(); n != 2 {
+			t.Fatalf("%d fetches, want 2: the cooldown runs from the new time", n)
+		}
+	})
+	t.Run("refresh", func(t *testing.T) {
+		defer leaktest.Check(t)()
+		f := newKS(t, ksStandard(t), nil)
+		f.k.t.tick = 5 * time.Millisecond
+		defer f.close()
+		f.wantUp(t, 0)
+		f.clk.Advance(-time.Hour)
+		f.srv.serve(rotated(t))
+		f.wantUp(t, 0) // pokes the refresher: the set is due
+		f.srv.waitHits(t, 2)
+	})
+}
