@@ -392,3 +392,16 @@ func TestJWSUnfitKeys(t *testing.T) {
 		t.Fatalf("noalg: %v (%v)", err, why)
 	}
 }
+
+// Every RSA key size the key set keeps makes signatures ParseJWS takes,
+// and no other size does.
+func TestJWSSignatureSizesMatchKeySizes(t *testing.T) {
+	enc := base64.RawURLEncoding
+	head := enc.EncodeToString([]byte(`{"alg":"RS256","kid":"r1"}`)) + "." + enc.EncodeToString([]byte(`{}`)) + "."
+	for bits, ok := range map[int]bool{minRSABits - 8: false, minRSABits: true, 4096: true, 4104: true, maxRSABits: true, maxRSABits + 8: false} {
+		_, err := signature.ParseJWS(head + enc.EncodeToString(make([]byte, bits/8)))
+		if (err == nil) != ok {
+			t.Errorf("signature of a %d-bit key: %v", bits, err)
+		}
+	}
+}
