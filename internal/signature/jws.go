@@ -22,8 +22,8 @@ const (
 	MaxJWSLen       = MaxListLen // bytes in the whole token
 	MaxJWSHeaderLen = 1024       // bytes in the encoded protected header
 	MaxKIDLen       = 128        // bytes in "kid"
-	minRSASigLen    = 2048 / 8 // the RSA key sizes the receiver keeps: 2048
-	maxRSASigLen    = 8192 / 8 // to 8192 bits
+	minRSASigLen    = 2048 / 8   // the RSA key sizes the receiver keeps: 2048
+	maxRSASigLen    = 8192 / 8   // to 8192 bits
 )
 
 // The JWS algorithms gemhook accepts. Each one is tied to one key type.
