@@ -54,7 +54,8 @@
 // signature and timestamp (and, for a JWS, its claims) are verified, so a
 // forged request carrying a genuine upcoming webhook-id cannot block the
 // genuine delivery. The checks run cheapest first: method; media type
-// (application/json; compressed bodies are refused, never decompressed);
+// (application/json, or none given; compressed bodies are refused, never
+// decompressed);
 // size (MaxBodyBytes, read under http.MaxBytesReader); the presence, once
 // each, and strict syntax of webhook-id (at most 256 bytes, no '.', spaces
 // or control characters), webhook-timestamp (canonical decimal Unix
@@ -109,8 +110,8 @@
 //	ErrPayloadTooLarge      413
 //	ErrMalformedEvent       400 (verified, but not a JSON object)
 //
-// ServeHTTP also answers 405 to methods other than POST, 415 to bodies that
-// are not JSON or are compressed, and 503 with Retry-After when the
+// ServeHTTP also answers 405 to methods other than POST, 415 to a media
+// type other than application/json or a compressed body, and 503 with Retry-After when the
 // Receiver is closed or cannot take the event now. NewReceiver and
 // AddSecret return ErrInvalidSecret for an empty or undecodable secret; New
 // returns ErrInvalidConfig, saying what to change.

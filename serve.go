@@ -23,8 +23,8 @@ const retryAfter = 5
 //	     for jobs nobody here waits for
 //	400  malformed headers, or a verified body that is not a JSON object
 //	401  signature or timestamp check failed
-//	405  not POST; 413 body over MaxBodyBytes; 415 not application/json,
-//	     or compressed
+//	405  not POST; 413 body over MaxBodyBytes; 415 a media type other
+//	     than application/json (none at all is accepted), or compressed
 //	500  dispatch panicked (a bug; logged with its stack)
 //	503  keys unavailable, the event could not be taken now, or the
 //	     Receiver is closed (with Retry-After)
@@ -151,14 +151,21 @@ func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, er
 	return io.ReadAll(rd)
 }
 
-// jsonContent accepts application/json with any parameters, and refuses
-// any content coding: decompressing attacker-sized input before
-// authentication is not something a receiver should do.
+// jsonContent accepts application/json with any parameters, and a body
+// with no Content-Type at all: Google does not document the header, and
+// refusing unlabelled deliveries would refuse every one of them for a day
+// (the body must still verify and decode as a JSON object). It refuses any
+// other media type and any content coding: decompressing attacker-sized
+// input before authentication is not something a receiver should do.
 func jsonContent(h http.Header) bool {
 	if ce := h.Values("Content-Encoding"); len(ce) > 0 && !(len(ce) == 1 && strings.EqualFold(ce[0], "identity")) {
 		return false
 	}
-	ct := h.Get("Content-Type")
+	cts := h.Values("Content-Type")
+	if len(cts) == 0 {
+		return true
+	}
+	ct := cts[0]
 	if ct == "application/json" {
 		return true
 	}
