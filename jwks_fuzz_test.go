@@ -2,6 +2,7 @@ package gemhook
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,6 +56,11 @@ func FuzzVerifyV1a(f *testing.F) {
 		if err == nil && body != ksBody {
 			t.Fatalf("verified %q for %q", header, body)
 		}
+		// The set is fresh and its last fetch went well: a refusal is
+		// a forgery, never "keys unavailable".
+		if err != nil && (errors.Is(err, ErrKeysUnavailable) || !errors.Is(err, ErrNoMatchingSignature)) {
+			t.Fatalf("refused as %v", err)
+		}
 	})
 }
 
@@ -74,6 +80,9 @@ func FuzzVerifyJWS(f *testing.F) {
 		err := k.verifyJWS(context.Background(), entries, []byte(body))
 		if err == nil && tok != good {
 			t.Fatalf("verified %q", tok)
+		}
+		if err != nil && (errors.Is(err, ErrKeysUnavailable) || !errors.Is(err, ErrNoMatchingSignature)) {
+			t.Fatalf("refused as %v", err)
 		}
 	})
 }

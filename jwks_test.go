@@ -477,3 +477,40 @@ func TestKeySetClockGoesBack(t *testing.T) {
 		f.srv.waitHits(t, 2)
 	})
 }
+
+// Concurrent forged deliveries at clock positions that jump both ways:
+// each position allows at most one fetch, however many deliveries miss.
+func TestKeySetConcurrentMissesWithJumpingClock(t *testing.T) {
+	defer leaktest.Check(t)()
+	f := newKS(t, ksStandard(t), nil)
+	defer f.close()
+	f.wantUp(t, 0)
+	_, outsider, _ := ed25519.GenerateKey(rand.Reader)
+	body := []byte(ksBody)
+	burst := func(pos int) {
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				for i := range 5 {
+					id := fmt.Sprintf("msg_%d_%d_%d", pos, g, i)
+					ts := strconv.FormatInt(f.clk.Now().Unix(), 10)
+					_, err := f.verify(f.headers(id, signature.SignV1a(outsider, id, ts, body)), body)
+					if !errors.Is(err, ErrNoMatchingSignature) || errors.Is(err, ErrKeysUnavailable) {
+						t.Errorf("forged delivery: %v", err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+	jumps := []time.Duration{jwksMissCooldown, -time.Hour, jwksMissCooldown, jwksMissCooldown / 2, time.Hour, -jwksMissCooldown}
+	burst(0)
+	for i, d := range jumps {
+		f.clk.Advance(d)
+		burst(i + 1)
+	}
+	if n := f.srv.hits.Load(); n > int64(1+len(jumps)) {
+		t.Fatalf("%d fetches for %d clock positions", n, 1+len(jumps))
+	}
+}
