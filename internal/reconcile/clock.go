@@ -6,15 +6,18 @@ import "time"
 // advance by hand; production uses System.
 type Clock interface {
 	Now() time.Time
-	// NewTimer returns a stopped-or-running timer whose channel receives
-	// once the duration has passed on this clock.
-	NewTimer(d time.Duration) Timer
+	// NewTimer returns a timer whose channel receives once this clock has
+	// reached at. Deadlines are absolute so that a clock that moves between
+	// the Scheduler's Now and its Reset cannot push the deadline back.
+	NewTimer(at time.Time) Timer
 }
 
-// Timer is the part of *time.Timer a Scheduler uses.
+// Timer is the part of *time.Timer a Scheduler uses, with absolute
+// deadlines.
 type Timer interface {
 	C() <-chan time.Time
-	Reset(d time.Duration)
+	// Reset re-arms the timer for at; a value not yet received is dropped.
+	Reset(at time.Time)
 	Stop()
 }
 
@@ -35,10 +38,15 @@ func (s System) Now() time.Time {
 }
 
 // NewTimer implements Clock.
-func (System) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+func (s System) NewTimer(at time.Time) Timer {
+	return realTimer{time.NewTimer(at.Sub(s.Now())), s}
+}
 
-type realTimer struct{ t *time.Timer }
+type realTimer struct {
+	t     *time.Timer
+	clock System
+}
 
-func (r realTimer) C() <-chan time.Time   { return r.t.C }
-func (r realTimer) Reset(d time.Duration) { r.t.Reset(d) }
-func (r realTimer) Stop()                 { r.t.Stop() }
+func (r realTimer) C() <-chan time.Time { return r.t.C }
+func (r realTimer) Reset(at time.Time)  { r.t.Reset(at.Sub(r.clock.Now())) }
+func (r realTimer) Stop()               { r.t.Stop() }

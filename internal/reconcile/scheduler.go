@@ -138,10 +138,10 @@ func (s *Scheduler) run() {
 			due = append(due, firing{e.task, e.at})
 			e.task = nil
 		}
-		var wait time.Duration
+		var next time.Time
 		pending := len(s.q) > 0
 		if pending {
-			wait = s.q[0].at.Sub(now)
+			next = s.q[0].at
 		}
 		s.mu.Unlock()
 
@@ -154,9 +154,9 @@ func (s *Scheduler) run() {
 		timerC = nil
 		if pending {
 			if timer == nil {
-				timer = s.clock.NewTimer(wait)
+				timer = s.clock.NewTimer(next)
 			} else {
-				timer.Reset(wait)
+				timer.Reset(next)
 			}
 			timerC = timer.C()
 		}

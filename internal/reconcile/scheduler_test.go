@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,9 +31,9 @@ func (c *fakeClock) Now() time.Time {
 	return c.now
 }
 
-func (c *fakeClock) NewTimer(d time.Duration) Timer {
+func (c *fakeClock) NewTimer(at time.Time) Timer {
 	t := &fakeTimer{c: c, ch: make(chan time.Time, 1)}
-	t.Reset(d)
+	t.Reset(at)
 	return t
 }
 
@@ -53,15 +54,15 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 func (t *fakeTimer) C() <-chan time.Time { return t.ch }
 
-func (t *fakeTimer) Reset(d time.Duration) {
+func (t *fakeTimer) Reset(at time.Time) {
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
 	select { // like time.Timer since Go 1.23: no stale value after Reset
 	case <-t.ch:
 	default:
 	}
-	t.at, t.armed = t.c.now.Add(d), true
-	if d <= 0 {
+	t.at, t.armed = at, true
+	if !at.After(t.c.now) {
 		t.armed = false
 		t.ch <- t.c.now
 	}
@@ -223,5 +224,43 @@ func TestSystemClockWaitsInRealTime(t *testing.T) {
 	fired := make(chan string, 1)
 	a := &recorder{name: "a", fired: fired}
 	s.Schedule(&a.entry, a, time.Now().Add(5*time.Millisecond))
+	expect(t, fired, "a")
+}
+
+// laggingClock reads one Now behind by lag: as if the clock moved right
+// after the Scheduler read it and before it armed its timer.
+type laggingClock struct {
+	*fakeClock
+	calls chan struct{}
+	lag   atomic.Int64
+}
+
+func (c *laggingClock) Now() time.Time {
+	now := c.fakeClock.Now()
+	if d := c.lag.Swap(0); d != 0 {
+		now = now.Add(-time.Duration(d))
+	}
+	select {
+	case c.calls <- struct{}{}:
+	default:
+	}
+	return now
+}
+
+// A clock that moves between the Scheduler's Now and its timer's Reset
+// must not push the deadline back by the move: with relative timers the
+// entry below waited for a time the clock had already passed, for ever.
+func TestSchedulerClockMovesBeforeTimerIsArmed(t *testing.T) {
+	defer leaktest.Check(t)()
+	clk := &laggingClock{fakeClock: newFakeClock(), calls: make(chan struct{}, 1)}
+	s := New(clk)
+	defer s.Close()
+	<-clk.calls // the loop has looked at an empty queue
+	fired := make(chan string, 1)
+	a := &recorder{name: "a", fired: fired}
+	t0 := clk.fakeClock.Now()
+	clk.fakeClock.Advance(2 * time.Minute)
+	clk.lag.Store(int64(2 * time.Minute))
+	s.Schedule(&a.entry, a, t0.Add(time.Minute))
 	expect(t, fired, "a")
 }
