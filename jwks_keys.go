@@ -76,8 +76,12 @@ func newKeyState(entries []jwksEntry, fetched, refreshAt time.Time) (*keyState, 
 			s.dropped = append(s.dropped, fmt.Sprintf("key %d (kid %.32q): %s", i, e.kid, why))
 			continue
 		}
-		if ed, ok := k.pub.(ed25519.PublicKey); ok && len(s.ed) < maxV1aKeys {
-			s.ed = append(s.ed, ed)
+		if ed, ok := k.pub.(ed25519.PublicKey); ok {
+			if len(s.ed) < maxV1aKeys {
+				s.ed = append(s.ed, ed)
+			} else {
+				s.dropped = append(s.dropped, fmt.Sprintf("key %d (kid %.32q): not tried for v1a, which tries the first %d Ed25519 keys", i, e.kid, maxV1aKeys))
+			}
 		}
 		if !signature.ValidKID(e.kid) {
 			continue // v1a only: a JWS cannot name it

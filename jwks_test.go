@@ -514,3 +514,27 @@ func TestKeySetConcurrentMissesWithJumpingClock(t *testing.T) {
 		t.Fatalf("%d fetches for %d clock positions", n, 1+len(jumps))
 	}
 }
+
+// Ed25519 keys beyond the v1a cap are still JWS keys, and the log says why
+// v1a does not try them.
+func TestKeySetV1aKeyCap(t *testing.T) {
+	keys := make([]signature.JWK, maxV1aKeys+1)
+	for i := range keys {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		keys[i] = signature.JWK{KID: fmt.Sprint("k", i), Key: priv.Public()}
+	}
+	entries, err := parseJWKS(ksDoc(t, keys...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newKeyState(entries, ksEpoch, ksEpoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.ed) != maxV1aKeys || len(s.byKID) != maxV1aKeys+1 {
+		t.Fatalf("%d v1a keys, %d JWS keys", len(s.ed), len(s.byKID))
+	}
+	if len(s.dropped) != 1 || !strings.Contains(s.dropped[0], "v1a") {
+		t.Fatalf("dropped = %q", s.dropped)
+	}
+}
