@@ -82,15 +82,21 @@
 // may be at most a minute ahead, its lifetime is at most an hour, aud is
 // checked when Audience is set and iss, when present, against Issuer. The
 // token is bound to the delivery: its type and data claims must equal the
-// body's, so a captured token cannot vouch for another event or job.
+// body's, so a captured token cannot vouch for another event or job. A JWS
+// covers neither webhook-id nor webhook-timestamp, so the Receiver also
+// remembers each verified token: the same token sent again under a fresh
+// id is a duplicate, not a new event.
 //
 // The key set is fetched only when a per-request delivery first needs it,
 // with a 10 second timeout, no redirects, and caps on the body (256 KiB)
 // and the number of keys (32); only Ed25519 and 2048 to 8192-bit RSA
 // signing keys are kept. It is refreshed in the background; an unknown kid
 // or an unmatched v1a signature refetches it at most once per 30 seconds,
-// so forged key ids cannot flood Google. A failed refresh keeps the last
-// good set for up to 24 hours, after which verification fails closed.
+// so forged key ids cannot flood Google. A signature that matches no key
+// held while the set cannot be refetched is ErrKeysUnavailable, not a
+// forgery: the key may have been added during the outage. A failed
+// refresh keeps the last good set for up to 24 hours, after which
+// verification fails closed.
 //
 // Error responses are generic; what failed is only logged. A Receiver never
 // answers 3xx or 410, which would make a sender stop delivering.

@@ -24,11 +24,13 @@ var (
 	// ErrTimestampTooNew: the delivery claims a time further ahead than the tolerance.
 	ErrTimestampTooNew = errors.New("gemhook: webhook timestamp too new")
 	// ErrNoMatchingSignature: no signature entry verified with any
-	// configured secret or published key. Treat the delivery as forged.
+	// configured secret, or with any key of an up-to-date key set. Treat
+	// the delivery as forged.
 	ErrNoMatchingSignature = errors.New("gemhook: no matching webhook signature")
 	// ErrKeysUnavailable: Gemini's key set could not be fetched, or is older
-	// than the allowed staleness, so a per-request delivery could not be
-	// checked. This is not a forgery: the sender should retry.
+	// than the allowed staleness, or a signature matched no key held while
+	// the set could not be refetched (Google may have added the key during
+	// the outage). This is not a forgery: the sender should retry.
 	ErrKeysUnavailable = errors.New("gemhook: webhook signing keys unavailable")
 	// ErrPayloadTooLarge: the body is larger than ReceiverConfig.MaxBodyBytes.
 	ErrPayloadTooLarge = errors.New("gemhook: webhook payload too large")

@@ -20,6 +20,8 @@ type Event struct {
 	Scheme       string         // what verified it: "v1", "v1a" or "jws"
 	Endpoint     string         // request path it arrived on (set by ServeHTTP only)
 	Raw          []byte         // the exact body that was signed
+
+	replay string // for a JWS delivery, the token's dedupe key (see verifiedJWS)
 }
 
 // EventData is the typed view of an event's data object. Every field is

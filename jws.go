@@ -2,6 +2,8 @@ package gemhook
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -44,6 +46,15 @@ var (
 // could not be checked and the error is ErrKeysUnavailable. A token that
 // verifies must also carry valid claims and the delivery's own event.
 func (k *keySet) verifyJWS(ctx context.Context, entries []signature.Entry, body []byte) error {
+	_, err := k.verifiedJWS(ctx, entries, body)
+	return err
+}
+
+// verifiedJWS is verifyJWS that also returns the replay key of the token
+// that verified: a JWS covers neither webhook-id nor webhook-timestamp, so
+// the Receiver also remembers the token itself, and a captured token sent
+// again under a fresh id is a duplicate, not a new event.
+func (k *keySet) verifiedJWS(ctx context.Context, entries []signature.Entry, body []byte) (string, error) {
 	var toks [maxJWSEntries]*signature.JWS
 	n := 0
 	var why error
@@ -60,11 +71,11 @@ func (k *keySet) verifyJWS(ctx context.Context, entries []signature.Entry, body 
 		n++
 	}
 	if n == 0 {
-		return fmt.Errorf("%w: %w", ErrNoMatchingSignature, why)
+		return "", fmt.Errorf("%w: %w", ErrNoMatchingSignature, why)
 	}
 	s, err := k.current(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	refreshed := false
 	var unavailable error // the refetch for an unknown kid failed
@@ -98,13 +109,13 @@ func (k *keySet) verifyJWS(ctx context.Context, entries []signature.Entry, body 
 			why = err
 			continue
 		}
-		return nil
+		return replayKey(t.Signature), nil
 	}
 	if unknown && unavailable != nil {
 		// A kid the set could not be brought up to date for.
-		return unavailable
+		return "", unavailable
 	}
-	return fmt.Errorf("%w: %w", ErrNoMatchingSignature, why)
+	return "", fmt.Errorf("%w: %w", ErrNoMatchingSignature, why)
 }
 
 // cmpErr keeps the first reason; later tokens rarely say more.
@@ -113,4 +124,12 @@ func cmpErr(have, next error) error {
 		return have
 	}
 	return next
+}
+
+// replayKey names a verified token by its signature, which no other valid
+// token shares; the prefix and the hash keep it apart from webhook-ids in
+// the Receiver's dedupe set.
+func replayKey(sig []byte) string {
+	sum := sha256.Sum256(sig)
+	return "jws:" + hex.EncodeToString(sum[:16])
 }

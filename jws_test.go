@@ -405,3 +405,40 @@ func TestJWSSignatureSizesMatchKeySizes(t *testing.T) {
 		}
 	}
 }
+
+// J-18: a JWS covers neither webhook-id nor webhook-timestamp, so a captured
+// token re-sent under a fresh id (and a fresh timestamp) must not be a new
+// event: it is acknowledged and reaches neither dispatch nor OnEvent again.
+func TestJWSReplayUnderFreshID(t *testing.T) {
+	defer leaktest.Check(t)()
+	var events atomic.Int32
+	f := newKS(t, ksStandard(t), func(c *ReceiverConfig) {
+		withAudience(c)
+		c.OnEvent = func(context.Context, *Event) { events.Add(1) }
+	})
+	defer f.close()
+	var dispatched atomic.Int32
+	f.r.deliver = func(ctx context.Context, ev *Event) error {
+		dispatched.Add(1)
+		return f.r.dispatch(ctx, ev)
+	}
+	tok := f.jws(t, ksBody, nil)
+	if rec := f.serveHTTP(f.headers("msg_first", tok), []byte(ksBody)); rec.Code != http.StatusNoContent {
+		t.Fatalf("first delivery: %d", rec.Code)
+	}
+	f.clk.Advance(30 * time.Second)
+	if rec := f.serveHTTP(f.headers("msg_replayed", tok), []byte(ksBody)); rec.Code != http.StatusNoContent {
+		t.Fatalf("replay: %d", rec.Code)
+	}
+	if d, e := dispatched.Load(), events.Load(); d != 1 || e != 1 {
+		t.Fatalf("dispatched %d and OnEvent %d times, want once each", d, e)
+	}
+	// A new token for the same event is a new delivery as far as the
+	// receiver knows (the hub's tombstones keep the job settled once).
+	if rec := f.serveHTTP(f.headers("msg_new", f.jws(t, ksBody, nil)), []byte(ksBody)); rec.Code != http.StatusNoContent {
+		t.Fatalf("new token: %d", rec.Code)
+	}
+	if e := events.Load(); e != 2 {
+		t.Fatalf("OnEvent %d times after a fresh token, want 2", e)
+	}
+}

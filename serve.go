@@ -96,6 +96,17 @@ func (r *Receiver) accept(ctx context.Context, ev *Event) (err error) {
 	if !first {
 		return call.Wait(ctx)
 	}
+	if ev.replay != "" {
+		// A JWS does not cover webhook-id: the same token under a fresh
+		// id is a replay, and shares the first delivery's outcome.
+		tok, first := r.seen.Claim(ev.replay)
+		if !first {
+			err := tok.Wait(ctx)
+			r.seen.Finish(ev.ID, call, err)
+			return err
+		}
+		defer func() { r.seen.Finish(ev.replay, tok, err) }()
+	}
 	finished := false
 	defer func() {
 		if finished {

@@ -181,7 +181,7 @@ func (r *Receiver) Verify(ctx context.Context, h http.Header, body []byte) (*Eve
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidHeader, err)
 	}
-	scheme, err := r.authenticate(ctx, entries, id, ts, body)
+	scheme, replay, err := r.authenticate(ctx, entries, id, ts, body)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +191,7 @@ func (r *Receiver) Verify(ctx context.Context, h http.Header, body []byte) (*Eve
 	}
 	ev.ID = id
 	ev.Scheme = scheme.String()
+	ev.replay = replay
 	return ev, nil
 }
 
@@ -221,7 +222,7 @@ func (r *Receiver) checkTime(sec int64) error {
 // authenticate tries the cheap symmetric entries first, then the ones that
 // need Gemini's key set. Unknown versions are skipped. A key set that cannot
 // be had is reported as ErrKeysUnavailable only when nothing else matched.
-func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, id, ts string, body []byte) (signature.Scheme, error) {
+func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, id, ts string, body []byte) (scheme signature.Scheme, replay string, err error) {
 	var nV1, nV1a, nJWS int
 	for _, e := range entries {
 		switch e.Scheme {
@@ -240,7 +241,7 @@ func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, 
 			ok := v.Verify(entries, id, ts, body)
 			set.pool.Put(v)
 			if ok {
-				return signature.SchemeV1, nil
+				return signature.SchemeV1, "", nil
 			}
 		}
 	}
@@ -260,24 +261,24 @@ func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, 
 	if nV1a > 0 {
 		err := r.keys.verifyV1a(ctx, entries, id, ts, body)
 		if err == nil {
-			return signature.SchemeV1a, nil
+			return signature.SchemeV1a, "", nil
 		}
 		note(err)
 	}
 	if nJWS > 0 {
-		err := r.keys.verifyJWS(ctx, entries, body)
+		replay, err := r.keys.verifiedJWS(ctx, entries, body)
 		if err == nil {
-			return signature.SchemeJWS, nil
+			return signature.SchemeJWS, replay, nil
 		}
 		note(err)
 	}
 	switch {
 	case unavailable != nil:
-		return 0, unavailable
+		return 0, "", unavailable
 	case refused != nil:
-		return 0, refused
+		return 0, "", refused
 	}
-	return 0, ErrNoMatchingSignature
+	return 0, "", ErrNoMatchingSignature
 }
 
 // errNoSignature is ErrMissingHeader for webhook-signature: unlike a
