@@ -184,7 +184,10 @@ func (c *Client) findWebhook(ctx context.Context, uri string) (*webhooks.Webhook
 // returns; the previous secrets this Client knows (from EnsureWebhook or an
 // earlier rotation) are removed from it once the delay has passed. Secrets
 // the Client never saw, such as those in ReceiverConfig.Secrets, are left
-// for the caller to remove after the delay.
+// for the caller to remove after the delay. The removal is scheduled on the
+// Client: closing the Client before the delay has passed cancels it, and a
+// Receiver that lives on keeps accepting the old secret until
+// Receiver.RemoveSecret is called.
 func (c *Client) RotateWebhookSecret(ctx context.Context, id string) (secret string, err error) {
 	if c.isClosed() {
 		return "", ErrClosed
