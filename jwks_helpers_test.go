@@ -19,26 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gemhook/gemhook/internal/fakeclock"
 	"github.com/gemhook/gemhook/internal/signature"
 )
-
-// ksClock is a clock the test moves by hand.
-type ksClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *ksClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *ksClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // Test keys: three Ed25519 keys (kids e1..e3) and two RSA keys (r1, r2),
 // generated once per test binary.
@@ -158,7 +141,7 @@ func (s *ksServer) waitHits(t testing.TB, n int64) {
 
 // ksFixture is a Receiver on a fake clock whose key set comes from srv.
 type ksFixture struct {
-	clk *ksClock
+	clk *fakeclock.Clock
 	srv *ksServer
 	r   *Receiver
 	k   *keySet
@@ -168,7 +151,7 @@ var ksEpoch = time.Unix(1_800_000_000, 0)
 
 func newKS(t testing.TB, doc []byte, mod func(*ReceiverConfig)) *ksFixture {
 	t.Helper()
-	f := &ksFixture{clk: &ksClock{t: ksEpoch}, srv: newKSServer(t, doc)}
+	f := &ksFixture{clk: fakeclock.New(ksEpoch), srv: newKSServer(t, doc)}
 	cfg := ReceiverConfig{JWKSURL: f.srv.URL + "/.well-known/jwks.json", Now: f.clk.Now}
 	if mod != nil {
 		mod(&cfg)

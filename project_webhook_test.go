@@ -21,30 +21,11 @@ import (
 	"google.golang.org/genai/interactions/models/webhooks"
 
 	"github.com/gemhook/gemhook/gemhooktest"
+	"github.com/gemhook/gemhook/internal/fakeclock"
 	"github.com/gemhook/gemhook/internal/leaktest"
 	"github.com/gemhook/gemhook/internal/reconcile"
 	"github.com/gemhook/gemhook/internal/signature"
 )
-
-// pwClock is a clock the test moves by hand, shared by the emulator, the
-// Receiver and the Client so that Gemini's 24-hour revocation and ours
-// agree.
-type pwClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *pwClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *pwClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // pwStack is an emulated project, a Receiver on loopback (optionally behind
 // a proxy) and a Client over both.
@@ -55,7 +36,7 @@ type pwStack struct {
 	srv   *httptest.Server // what Gemini posts to
 	url   string           // srv.URL + "/hook"
 	logs  *syncBuffer
-	clock *pwClock
+	clock *fakeclock.Clock // shared by the emulator, the Receiver and the Client, so that their 24-hour windows agree
 }
 
 type pwOptions struct {
@@ -71,7 +52,7 @@ func newPWStack(t *testing.T, o pwOptions) *pwStack {
 	t.Setenv("GOOGLE_GENAI_USE_ENTERPRISE", "")
 	s := &pwStack{logs: &syncBuffer{}}
 	if !o.noClock {
-		s.clock = &pwClock{t: time.Now()}
+		s.clock = fakeclock.New(time.Now())
 		o.emu.Now, o.rcfg.Now = s.clock.Now, s.clock.Now
 	}
 	s.emu = gemhooktest.NewServer(o.emu)

@@ -8,21 +8,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gemhook/gemhook/internal/fakeclock"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newClock() *clock { return &clock{t: time.Unix(1_700_000_000, 0)} }
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Unix(1_700_000_000, 0)) }
 
 func TestClaimFinishRemembers(t *testing.T) {
 	s := New(Config{})
@@ -76,14 +66,14 @@ func TestWaitHonoursContext(t *testing.T) {
 
 func TestTTL(t *testing.T) {
 	clk := newClock()
-	s := New(Config{TTL: time.Minute, Now: clk.now})
+	s := New(Config{TTL: time.Minute, Now: clk.Now})
 	c, _ := s.Claim("a")
 	s.Finish("a", c, nil)
-	clk.add(time.Minute - time.Second)
+	clk.Advance(time.Minute - time.Second)
 	if _, first := s.Claim("a"); first {
 		t.Fatal("forgotten before the TTL")
 	}
-	clk.add(time.Second)
+	clk.Advance(time.Second)
 	c, first := s.Claim("a")
 	if !first {
 		t.Fatal("remembered past the TTL")
@@ -123,7 +113,7 @@ func TestSizeCap(t *testing.T) {
 // claimable, and keeps its new entry when its old ring slot is evicted.
 func TestReclaimAfterExpiry(t *testing.T) {
 	clk := newClock()
-	s := New(Config{TTL: time.Minute, Size: 3, Now: clk.now})
+	s := New(Config{TTL: time.Minute, Size: 3, Now: clk.Now})
 	finish := func(id string) {
 		t.Helper()
 		c, first := s.Claim(id)
@@ -132,11 +122,11 @@ func TestReclaimAfterExpiry(t *testing.T) {
 		}
 		s.Finish(id, c, nil)
 	}
-	clk.add(time.Hour)
+	clk.Advance(time.Hour)
 	finish("b") // expires at +1h1m
-	clk.add(-time.Hour)
+	clk.Advance(-time.Hour)
 	finish("a") // expires at +1m, behind b in the ring
-	clk.add(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	finish("a") // a's old slot is still in the ring
 	finish("c") // the ring is full: evicts b
 	finish("d") // evicts a's old slot; the new a stays

@@ -7,24 +7,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gemhook/gemhook/internal/fakeclock"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 type waiter struct {
 	mu    sync.Mutex
@@ -43,8 +28,8 @@ func (w *waiter) count() int {
 	return len(w.notes)
 }
 
-func newTestHub(cfg Config) (*Hub, *clock) {
-	c := &clock{now: time.Unix(1_700_000_000, 0)}
+func newTestHub(cfg Config) (*Hub, *fakeclock.Clock) {
+	c := fakeclock.New(time.Unix(1_700_000_000, 0))
 	cfg.Now = c.Now
 	return New(cfg), c
 }
