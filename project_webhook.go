@@ -31,7 +31,7 @@ const SecretRevocationDelay = 24 * time.Hour
 // dropped, for clock skew between Gemini and this process.
 const retireSkew = 5 * time.Minute
 
-// maxWebhookPages bounds EnsureWebhook's listing: Gemini pages at most 1000
+// maxWebhookPages bounds a listing of the project's webhooks: Gemini pages at most 1000
 // webhooks, and a project with more than that is not one to guess in.
 const maxWebhookPages = 20
 
@@ -48,6 +48,9 @@ type ProjectWebhook struct {
 	// webhook: Gemini shows a secret once. Store it if other processes
 	// verify deliveries too.
 	Secret string
+	// Secrets counts the signing secrets Gemini holds for the webhook: two
+	// while a rotated-out secret is still valid.
+	Secrets int
 }
 
 // EnsureWebhook makes the project's webhook for uri exist, subscribed to
@@ -83,7 +86,7 @@ func (c *Client) EnsureWebhook(ctx context.Context, uri string, events ...string
 	if found == nil {
 		return c.createWebhook(ctx, uri, want)
 	}
-	ph := projectWebhook(found)
+	ph := found
 	var mask []string
 	body := webhooks.WebhookUpdate{}
 	if !sameSet(ph.Events, want) {
@@ -144,10 +147,13 @@ func (c *Client) createWebhook(ctx context.Context, uri string, events []string)
 	return ph, nil
 }
 
-// findWebhook returns the oldest webhook for exactly uri, or nil.
-func (c *Client) findWebhook(ctx context.Context, uri string) (*webhooks.Webhook, error) {
-	var found *webhooks.Webhook
-	n := 0
+// ListWebhooks returns the project's webhooks, as Gemini lists them
+// (oldest first). Secrets are never included: Gemini shows a secret once.
+func (c *Client) ListWebhooks(ctx context.Context) ([]*ProjectWebhook, error) {
+	if c.isClosed() {
+		return nil, ErrClosed
+	}
+	var out []*ProjectWebhook
 	var token *string
 	for range maxWebhookPages {
 		res, err := c.genai.Webhooks.List(ctx, operations.ListWebhooksRequest{PageSize: genai.Ptr(1000), PageToken: token})
@@ -158,12 +164,8 @@ func (c *Client) findWebhook(ctx context.Context, uri string) (*webhooks.Webhook
 			break
 		}
 		for i := range res.WebhookListResponse.Webhooks {
-			w := &res.WebhookListResponse.Webhooks[i]
-			if w.URI == uri && w.ID != nil {
-				n++
-				if found == nil {
-					found = w
-				}
+			if w := &res.WebhookListResponse.Webhooks[i]; w.ID != nil {
+				out = append(out, projectWebhook(w))
 			}
 		}
 		token = res.WebhookListResponse.NextPageToken
@@ -171,9 +173,28 @@ func (c *Client) findWebhook(ctx context.Context, uri string) (*webhooks.Webhook
 			break
 		}
 	}
+	return out, nil
+}
+
+// findWebhook returns the oldest webhook for exactly uri, or nil.
+func (c *Client) findWebhook(ctx context.Context, uri string) (*ProjectWebhook, error) {
+	all, err := c.ListWebhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var found *ProjectWebhook
+	n := 0
+	for _, w := range all {
+		if w.URI == uri {
+			n++
+			if found == nil {
+				found = w
+			}
+		}
+	}
 	if n > 1 {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "several project webhooks deliver to one URI; each event arrives once per webhook",
-			slog.String("uri", uri), slog.Int("webhooks", n), slog.String("using", *found.ID))
+			slog.String("uri", uri), slog.Int("webhooks", n), slog.String("using", found.ID))
 	}
 	return found, nil
 }
@@ -216,7 +237,7 @@ func (c *Client) RotateWebhookSecret(ctx context.Context, id string) (secret str
 }
 
 func projectWebhook(w *webhooks.Webhook) *ProjectWebhook {
-	ph := &ProjectWebhook{URI: w.URI}
+	ph := &ProjectWebhook{URI: w.URI, Secrets: len(w.SigningSecrets)}
 	if w.ID != nil {
 		ph.ID = *w.ID
 	}

@@ -616,3 +616,33 @@ func TestPingEndsOnClose(t *testing.T) {
 		t.Fatal("a watch is left open")
 	}
 }
+
+// ListWebhooks reports what Gemini holds, including how many secrets are
+// valid: one, then two while a rotated-out secret lives on.
+func TestListWebhooks(t *testing.T) {
+	s := newPWStack(t, pwOptions{})
+	ctx := pwCtx(t, 10*time.Second)
+	if got, err := s.c.ListWebhooks(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("empty project: %v, %v", got, err)
+	}
+	ph, err := s.c.EnsureWebhook(ctx, s.url, "batch.succeeded", "video.generated")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.c.RotateWebhookSecret(ctx, ph.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.c.ListWebhooks(ctx)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("%v, %v", got, err)
+	}
+	w := got[0]
+	if w.ID != ph.ID || w.URI != s.url || w.State != WebhookEnabled || w.Secret != "" || w.Secrets != 2 ||
+		strings.Join(w.Events, ",") != "batch.succeeded,video.generated" {
+		t.Fatalf("listed %+v", w)
+	}
+	s.c.Close()
+	if _, err := s.c.ListWebhooks(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+}

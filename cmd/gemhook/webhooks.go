@@ -8,9 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"google.golang.org/genai"
-	"google.golang.org/genai/interactions/models/operations"
-
 	"github.com/gemhook/gemhook"
 )
 
@@ -82,7 +79,7 @@ type hookOut struct {
 }
 
 func webhookJSON(ph *gemhook.ProjectWebhook) hookOut {
-	return hookOut{ID: ph.ID, URI: ph.URI, State: ph.State, Events: ph.Events, Secret: ph.Secret}
+	return hookOut{ID: ph.ID, URI: ph.URI, State: ph.State, Events: ph.Events, Secret: ph.Secret, Secrets: ph.Secrets}
 }
 
 func rotate(ctx context.Context, e *env, args []string) error {
@@ -120,40 +117,20 @@ func list(ctx context.Context, e *env, args []string) error {
 	if err := e.parse(args); err != nil {
 		return err
 	}
-	gc, closeIdle, err := e.genai(ctx)
+	c, done, err := e.client(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeIdle()
+	defer done()
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	out := []hookOut{}
-	var token *string
-	for {
-		res, err := gc.Webhooks.List(ctx, operations.ListWebhooksRequest{PageSize: genai.Ptr(1000), PageToken: token})
-		if err != nil {
-			return err
-		}
-		if res.WebhookListResponse == nil {
-			break
-		}
-		for _, w := range res.WebhookListResponse.Webhooks {
-			h := hookOut{URI: w.URI, Secrets: len(w.SigningSecrets)}
-			if w.ID != nil {
-				h.ID = *w.ID
-			}
-			if w.State != nil {
-				h.State = string(*w.State)
-			}
-			for _, ev := range w.SubscribedEvents {
-				h.Events = append(h.Events, string(ev))
-			}
-			out = append(out, h)
-		}
-		token = res.WebhookListResponse.NextPageToken
-		if token == nil || *token == "" {
-			break
-		}
+	hooks, err := c.ListWebhooks(ctx)
+	if err != nil {
+		return err
+	}
+	out := make([]hookOut, 0, len(hooks))
+	for _, ph := range hooks {
+		out = append(out, webhookJSON(ph))
 	}
 	return e.print(out, func(w *tabwriter.Writer) {
 		fmt.Fprintln(w, "ID\tSTATE\tSECRETS\tEVENTS\tURI")
