@@ -227,14 +227,21 @@ func (w *watch[T]) scheduleLocked(base time.Duration, backoff bool) {
 	w.c.sched.Schedule(&w.entry, w, at)
 }
 
-func (w *watch[T]) finish(v T, err error, outcome string) {
+// settle moves w to its final phase, and reports whether this call did.
+func (w *watch[T]) settle() bool {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.phase == settled {
-		w.mu.Unlock()
-		return
+		return false
 	}
 	w.phase = settled
-	w.mu.Unlock()
+	return true
+}
+
+func (w *watch[T]) finish(v T, err error, outcome string) {
+	if !w.settle() {
+		return
+	}
 	// The hub learns first, so that whoever sees Wait return also sees the
 	// job tombstoned and its poll cancelled.
 	w.c.sched.Cancel(&w.entry)
@@ -249,13 +256,9 @@ func (w *watch[T]) finish(v T, err error, outcome string) {
 
 // closeWith implements closer.
 func (w *watch[T]) closeWith(err error) {
-	w.mu.Lock()
-	if w.phase == settled {
-		w.mu.Unlock()
+	if !w.settle() {
 		return
 	}
-	w.phase = settled
-	w.mu.Unlock()
 	w.c.hub.Unregister(w.key, w)
 	w.resolve(*new(T), err)
 }
