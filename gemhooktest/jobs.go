@@ -222,18 +222,26 @@ func (s *Server) lookupLocked(name string) *job {
 	return nil
 }
 
+// jobLocked finds a job for the test controls, or says why it cannot.
+func (s *Server) jobLocked(name string) (*job, error) {
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if j := s.lookupLocked(name); j != nil {
+		return j, nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownJob, name)
+}
+
 // Finish ends a running job now with outcome (Succeeded, Failed, Expired,
 // Cancelled, or for interactions RequiresAction), and queues its event. An
 // interaction that requires action may be finished again.
 func (s *Server) Finish(name, outcome string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
-	}
-	j := s.lookupLocked(name)
-	if j == nil {
-		return fmt.Errorf("%w: %q", ErrUnknownJob, name)
+	j, err := s.jobLocked(name)
+	if err != nil {
+		return err
 	}
 	if !validOutcome(j.kind, outcome) {
 		return fmt.Errorf("%w: %q for a %s", ErrBadOutcome, outcome, j.kind)
@@ -251,12 +259,9 @@ func (s *Server) Finish(name, outcome string) error {
 func (s *Server) Redeliver(name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
-	}
-	j := s.lookupLocked(name)
-	if j == nil {
-		return fmt.Errorf("%w: %q", ErrUnknownJob, name)
+	j, err := s.jobLocked(name)
+	if err != nil {
+		return err
 	}
 	if j.last == nil {
 		return fmt.Errorf("%w: %s", ErrJobRunning, name)
