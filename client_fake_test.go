@@ -106,3 +106,13 @@ func (f *fakeBatches) genai(t testing.TB) *genai.Client {
 	}
 	return gc
 }
+
+// recvStats is what tests read of a Receiver's own store and hub.
+type recvStats struct {
+	Waiting, Orphans, Tombstones int
+}
+
+func statsOf(r *Receiver) recvStats {
+	m := r.memory.stats()
+	return recvStats{Waiting: r.hub.Len(), Orphans: m.Orphans, Tombstones: m.Outcomes}
+}
