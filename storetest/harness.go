@@ -23,7 +23,8 @@ type Harness struct {
 	// of its own for t (a schema, a key prefix, a database number), which
 	// every replica opened by the same function shares. Replicas and the
 	// namespace are cleaned up when t ends; the suite may also close a
-	// replica itself (Close() error, where the store has one) to kill it.
+	// replica itself (Close() error, where the store has one) to kill it,
+	// so Close must be safe to call twice.
 	// cfg carries the expiry times a case needs; zero fields take the
 	// store's defaults.
 	Open func(t *testing.T, cfg Config) (replica func() gemhook.Store)

@@ -1,0 +1,21 @@
+package storetest_test
+
+import (
+	"testing"
+
+	"github.com/gemhook/gemhook"
+	"github.com/gemhook/gemhook/storetest"
+)
+
+// The in-memory store is shared by the replicas of one process: every
+// replica the harness opens is the same MemoryStore.
+func TestMemoryStore(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		Open: func(t *testing.T, cfg storetest.Config) func() gemhook.Store {
+			s := gemhook.NewMemoryStore(gemhook.MemoryStoreConfig{
+				DedupeTTL: cfg.DedupeTTL, OutcomeTTL: cfg.OutcomeTTL, EventTTL: cfg.EventTTL,
+			})
+			return func() gemhook.Store { return s }
+		},
+	})
+}
