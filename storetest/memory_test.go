@@ -19,3 +19,12 @@ func TestMemoryStore(t *testing.T) {
 		},
 	})
 }
+
+func TestMemoryReplicas(t *testing.T) {
+	s := gemhook.NewMemoryStore(gemhook.MemoryStoreConfig{})
+	storetest.RunReplicas(t, storetest.Harness{
+		Open: func(*testing.T, storetest.Config) func() gemhook.Store {
+			return func() gemhook.Store { return s }
+		},
+	}, storetest.ReplicaOptions{})
+}
