@@ -11,7 +11,7 @@ import (
 // replica the harness opens is the same MemoryStore.
 func TestMemoryStore(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
-		Open: func(t *testing.T, cfg storetest.Config) func() gemhook.Store {
+		Open: func(t testing.TB, cfg storetest.Config) func() gemhook.Store {
 			s := gemhook.NewMemoryStore(gemhook.MemoryStoreConfig{
 				DedupeTTL: cfg.DedupeTTL, OutcomeTTL: cfg.OutcomeTTL, EventTTL: cfg.EventTTL,
 			})
@@ -23,7 +23,7 @@ func TestMemoryStore(t *testing.T) {
 func TestMemoryReplicas(t *testing.T) {
 	s := gemhook.NewMemoryStore(gemhook.MemoryStoreConfig{})
 	storetest.RunReplicas(t, storetest.Harness{
-		Open: func(*testing.T, storetest.Config) func() gemhook.Store {
+		Open: func(testing.TB, storetest.Config) func() gemhook.Store {
 			return func() gemhook.Store { return s }
 		},
 	}, storetest.ReplicaOptions{})

@@ -28,7 +28,7 @@ type ReplicaOptions struct {
 	// Disrupt, if set, runs once mid-run against one replica's store, as a
 	// fault would: cut its hints, kill its connections. Nothing may be
 	// lost.
-	Disrupt func(t *testing.T, s gemhook.Store)
+	Disrupt func(t testing.TB, s gemhook.Store)
 }
 
 // ReplicaReport says what a RunReplicas run did.
