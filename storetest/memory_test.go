@@ -28,3 +28,18 @@ func TestMemoryReplicas(t *testing.T) {
 		},
 	}, storetest.ReplicaOptions{})
 }
+
+func memoryHarness() storetest.Harness {
+	s := gemhook.NewMemoryStore(gemhook.MemoryStoreConfig{})
+	return storetest.Harness{Open: func(testing.TB, storetest.Config) func() gemhook.Store {
+		return func() gemhook.Store { return s }
+	}}
+}
+
+func BenchmarkMemoryDeliveryToWait(b *testing.B) {
+	storetest.BenchmarkDeliveryToWait(b, memoryHarness())
+}
+
+func BenchmarkMemoryAbsorb(b *testing.B) {
+	storetest.BenchmarkAbsorb(b, memoryHarness())
+}
