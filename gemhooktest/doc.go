@@ -34,4 +34,10 @@
 // (MetadataInData), data.id as the full resource name (BareIDs), and the
 // cancellation events of Google's guide (NoCancelEvents). Pings carry the
 // type PingType, a name of the emulator's own.
+//
+// Other Options reproduce known quirks of the real API, so that code can be
+// tested against them: RefuseBatchMetadata (the Batch API's refusal of
+// userMetadata, go-genai issue 779), VideoFileField (video_uri or
+// output_file_uri alone) and RefuseCancelSubscriptions (an event enum
+// without the cancellations).
 package gemhooktest

@@ -53,9 +53,13 @@ func (s *Server) jobEvent(j *job) *event {
 	d := eventData{ID: s.dataID(j)}
 	switch {
 	case j.kind == kindVideo && j.outcome == Succeeded:
-		d.FileName = j.outputFile
-		d.VideoURI = s.downloadURI(j.outputFile)
-		d.OutputFileURI = d.VideoURI
+		uri := s.downloadURI(j.outputFile)
+		if s.opts.VideoFileField != VideoURIOnly {
+			d.FileName, d.OutputFileURI = j.outputFile, uri
+		}
+		if s.opts.VideoFileField != OutputFileURIOnly {
+			d.VideoURI = uri
+		}
 	case j.outcome == Succeeded:
 		d.OutputFileURI = j.outputFile
 	case j.outcome == Failed || (j.kind != kindBatch && j.outcome == Expired) || (j.kind == kindVideo && j.outcome == Cancelled):

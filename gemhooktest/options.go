@@ -84,6 +84,20 @@ type Options struct {
 	// NoCancelEvents suppresses batch.cancelled and interaction.cancelled,
 	// which Google's guide lists but its API's event enum does not.
 	NoCancelEvents bool
+	// RefuseBatchMetadata answers a batch create whose webhook config has
+	// user metadata as the Batch API has (go-genai issue 779): 400
+	// INVALID_ARGUMENT, Unknown name "userMetadata" at
+	// 'batch.webhook_config', and no job.
+	RefuseBatchMetadata bool
+	// VideoFileField chooses the file field of video.generated events:
+	// "" sends file_name, output_file_uri and video_uri; VideoURIOnly only
+	// video_uri (Google's cookbook); OutputFileURIOnly output_file_uri and
+	// file_name (Google's docs sample).
+	VideoFileField string
+	// RefuseCancelSubscriptions refuses webhooks that subscribe to
+	// batch.cancelled or interaction.cancelled, as an API whose event enum
+	// lacks them would; RegisterWebhook then defaults to the other seven.
+	RefuseCancelSubscriptions bool
 	// Workers bounds concurrent delivery attempts. Default 8.
 	Workers int
 	// MaxPending bounds queued delivery attempts; beyond it new deliveries
@@ -104,6 +118,12 @@ type Options struct {
 	// Redirects are never followed whatever it is.
 	Transport http.RoundTripper
 }
+
+// Values of Options.VideoFileField.
+const (
+	VideoURIOnly      = "video_uri"
+	OutputFileURIOnly = "output_file_uri"
+)
 
 // Faults make delivery misbehave the ways Gemini's at-least-once, unordered
 // sender may. Every fault is drawn from the Options.Seed generator.

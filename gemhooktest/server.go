@@ -63,6 +63,11 @@ func NewServer(opts Options) *Server {
 // Start is NewServer that returns an error instead of panicking.
 func Start(opts Options) (*Server, error) {
 	opts = opts.withDefaults()
+	switch opts.VideoFileField {
+	case "", VideoURIOnly, OutputFileURIOnly:
+	default:
+		return nil, fmt.Errorf("Options.VideoFileField %q: want \"\", %q or %q", opts.VideoFileField, VideoURIOnly, OutputFileURIOnly)
+	}
 	keys, err := newKeyRing(opts.JWS)
 	if err != nil {
 		return nil, fmt.Errorf("generating keys: %w", err)
@@ -192,7 +197,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var e *apiError
 		if !errors.As(err, &e) {
-			e = &apiError{http.StatusInternalServerError, err.Error(), "INTERNAL"}
+			e = &apiError{Code: http.StatusInternalServerError, Message: err.Error(), Status: "INTERNAL"}
 		}
 		fail(w, e)
 		return
@@ -219,7 +224,7 @@ func (s *Server) checkKey(r *http.Request) *apiError {
 	}
 	got := r.Header.Get("x-goog-api-key")
 	if got == "" {
-		return &apiError{http.StatusForbidden, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.", "PERMISSION_DENIED"}
+		return &apiError{Code: http.StatusForbidden, Message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.", Status: "PERMISSION_DENIED"}
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.APIKey)) != 1 {
 		return invalidArgument("API key not valid. Please pass a valid API key.")
@@ -332,7 +337,7 @@ func decodeBody(r *http.Request, v any) error {
 		return invalidArgument("reading the request body: %v", err)
 	}
 	if len(body) > DefaultMaxBodyBytes {
-		return &apiError{http.StatusRequestEntityTooLarge, "Request payload size exceeds the limit.", "INVALID_ARGUMENT"}
+		return &apiError{Code: http.StatusRequestEntityTooLarge, Message: "Request payload size exceeds the limit.", Status: "INVALID_ARGUMENT"}
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil
