@@ -119,7 +119,7 @@ func (s *Server) batchLRO(j *job) map[string]any {
 	meta["endTime"] = timestamp(j.ended)
 	op["done"] = true
 	if j.outcome != Succeeded {
-		op["error"] = map[string]any{"code": failureCode, "message": j.reason}
+		op["error"] = map[string]any{"code": rpcCode(j.outcome), "message": j.reason}
 		return op
 	}
 	var output map[string]any

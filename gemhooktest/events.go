@@ -40,9 +40,6 @@ type eventData struct {
 	UserMetadata  map[string]any `json:"user_metadata,omitempty"`
 }
 
-// failureCode is the google.rpc code failed jobs report (INTERNAL).
-const failureCode = 13
-
 // jobEvent builds the event for j's latest transition, or nil when the
 // transition has none (cancellations under NoCancelEvents).
 func (s *Server) jobEvent(j *job) *event {
@@ -63,7 +60,7 @@ func (s *Server) jobEvent(j *job) *event {
 	case j.outcome == Succeeded:
 		d.OutputFileURI = j.outputFile
 	case j.outcome == Failed || (j.kind != kindBatch && j.outcome == Expired) || (j.kind == kindVideo && j.outcome == Cancelled):
-		d.ErrorCode, d.ErrorMessage = failureCode, j.reason
+		d.ErrorCode, d.ErrorMessage = rpcCode(j.outcome), j.reason
 	}
 	return s.newEvent(typ, j.name, j.ended, d, j.metadata, j.uris)
 }

@@ -55,6 +55,10 @@ type Options struct {
 	// in the order attempts run. Zero picks a random seed.
 	Seed int64
 
+	// Control serves the control API at ControlPath, for tests that drive
+	// the Server over HTTP (the standalone emulator sets it).
+	Control bool
+
 	// APIKey, when set, must arrive in x-goog-api-key on every API call.
 	APIKey string
 	// Addr is where to listen; default "127.0.0.1:0" (a free loopback port).
@@ -94,6 +98,12 @@ type Options struct {
 	// video_uri (Google's cookbook); OutputFileURIOnly output_file_uri and
 	// file_name (Google's docs sample).
 	VideoFileField string
+	// GoogleFileURIs writes generated files' URIs with the real API's
+	// https host instead of the Server's URL. The official SDKs' file
+	// downloads take the file id from such a URI and fetch it from their
+	// base URL (the Server); the JS and Python SDKs parse only https URIs.
+	// Fetched as they are, these URIs would go to Google.
+	GoogleFileURIs bool
 	// RefuseCancelSubscriptions refuses webhooks that subscribe to
 	// batch.cancelled or interaction.cancelled, as an API whose event enum
 	// lacks them would; RegisterWebhook then defaults to the other seven.

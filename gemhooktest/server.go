@@ -170,11 +170,15 @@ func (s *Server) ClientConfig() *genai.ClientConfig {
 // handler answers one API call with a value to encode, or an error.
 type handler func(r *http.Request, args []string) (any, error)
 
-// ServeHTTP serves the API under /v1beta, /v1 and /v1alpha, and the key set
-// at JWKSPath.
+// ServeHTTP serves the API under /v1beta, /v1 and /v1alpha, the key set
+// at JWKSPath and, with Options.Control, the control API at ControlPath.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == JWKSPath && r.Method == http.MethodGet {
 		s.keys.serve(w)
+		return
+	}
+	if s.opts.Control && strings.HasPrefix(r.URL.Path, ControlPath) {
+		s.serveControl(w, r)
 		return
 	}
 	op, h, args := s.route(r.Method, r.URL.Path)
