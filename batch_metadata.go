@@ -16,7 +16,10 @@ import (
 // holds only its own correlation token; metadata the caller asked for is
 // not dropped silently, so the submission fails with this error and the
 // API's.
-var ErrMetadataRefused = errors.New("gemhook: the Batch API refused userMetadata in batch.webhook_config (known API bug, go-genai issue 779: https://github.com/googleapis/go-genai/issues/779); submit the batch without user metadata")
+var ErrMetadataRefused = errors.New("gemhook: the Batch API refused userMetadata in batch.webhook_config")
+
+// metadataHint names the known issue and what to do, after ErrMetadataRefused.
+const metadataHint = "known API bug, go-genai issue 779: https://github.com/googleapis/go-genai/issues/779; submit the batch without user metadata"
 
 // createBatch creates the batch and returns the correlation token the job
 // keeps. When the Batch API refuses user metadata and the metadata is only
@@ -32,12 +35,12 @@ func (c *Client) createBatch(ctx context.Context, model string, src *genai.Batch
 	if err == nil || !metadataRefused(err) {
 		return job, token, err
 	}
-	if !onlyToken {
-		return nil, "", fmt.Errorf("%w: %w", ErrMetadataRefused, err)
-	}
 	if c.batchMetadataRefused.CompareAndSwap(false, true) {
 		c.log.LogAttrs(ctx, slog.LevelInfo, "the Batch API refuses userMetadata in webhook configs (go-genai issue 779); batches are now sent without a correlation token and settle by name",
 			slog.String("error", err.Error()))
+	}
+	if !onlyToken {
+		return nil, "", fmt.Errorf("%w (%s): %w", ErrMetadataRefused, metadataHint, err)
 	}
 	return c.createBatchWithoutMetadata(ctx, model, src, cfg)
 }

@@ -129,6 +129,9 @@ func TestBatchMetadataRefused(t *testing.T) {
 	if got := len(emu.Jobs()); got != n {
 		t.Errorf("%d jobs at the API after the refused submission, want %d", got, n)
 	}
+	if got := strings.Count(logs.String(), "go-genai issue 779"); got != 1 {
+		t.Errorf("logged %d times, want once", got)
+	}
 }
 
 func TestMetadataRefusedRecognises(t *testing.T) {

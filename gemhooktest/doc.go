@@ -40,4 +40,9 @@
 // userMetadata, go-genai issue 779), VideoFileField (video_uri or
 // output_file_uri alone) and RefuseCancelSubscriptions (an event enum
 // without the cancellations).
+//
+// For tests in other languages, Options.Control serves the control API at
+// ControlPath (Finish, Redeliver, Jobs and Deliveries over HTTP), and
+// Options.GoogleFileURIs writes file URIs that the official SDKs' downloads
+// accept; cmd/gemhook-emulator sets both.
 package gemhooktest
