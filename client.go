@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/genai"
@@ -79,6 +80,8 @@ type Client struct {
 	sched      *reconcile.Scheduler
 	work       workers
 	hooks      hookState // project webhooks' secrets (EnsureWebhook, RotateWebhookSecret)
+
+	batchMetadataRefused atomic.Bool // the Batch API refused gemhook's token in userMetadata (go-genai issue 779)
 
 	mu      sync.Mutex
 	closed  bool

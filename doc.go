@@ -154,7 +154,8 @@
 //
 // Future.Wait returns the job on success; the job and a *JobError
 // (errors.As) when it ended failed, expired or cancelled; the genai error,
-// wrapped, when submission failed; ctx.Err() when the caller gave up (the
+// wrapped, when submission failed (with ErrMetadataRefused when the Batch
+// API refused user metadata the caller asked for); ctx.Err() when the caller gave up (the
 // Future stays pending and may be waited on again); ErrClosed when the
 // Client was closed first. PingWebhook and SelfTest return their own
 // sentinels (ErrPingNotDelivered, ErrPingRejected, ErrSignatureMismatch,
