@@ -180,6 +180,13 @@ func TestStandardWebhooksCases(t *testing.T) {
 			"Webhook-Signature": d.hdr.Values("Webhook-Signature"),
 		}
 	}), 400, ErrInvalidHeader)
+	// A hand-built map can hold a header under its canonical name and
+	// another spelling; http.Header's lookups see only the first.
+	for _, name := range []string{"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature"} {
+		add("S-22 "+name+" under two spellings", with(vector(t), func(d *delivery) {
+			d.hdr[strings.ToLower(name)] = d.hdr.Values(name)
+		}), 400, ErrInvalidHeader)
+	}
 	add("S-23 old secret during rotation", with(vector(t), func(d *delivery) { d.cfg.Secrets = []string{newSecret, vecSecret} }), 204, nil)
 	add("S-23 old secret after rotation", with(vector(t), func(d *delivery) { d.cfg.Secrets = []string{newSecret} }), 401, ErrNoMatchingSignature)
 	add("no project secrets", with(vector(t), func(d *delivery) { d.cfg.Secrets = []string{} }), 401, ErrNoMatchingSignature)

@@ -292,47 +292,48 @@ func (unsignedError) Error() string        { return ErrMissingHeader.Error() + "
 func (unsignedError) Is(target error) bool { return target == ErrMissingHeader }
 
 // webhookHeaders returns the three Standard Webhooks headers. Each must be
-// present exactly once: a repeated id or timestamp is ambiguous, and a
-// repeated signature header would let a proxy splice lists.
+// present exactly once, under one spelling: a repeated id or timestamp is
+// ambiguous, a repeated signature header would let a proxy splice lists,
+// and a hand-built map holding "Webhook-Id" and "webhook-id" is both. One
+// pass over the map finds every spelling, canonical or not.
 func webhookHeaders(h http.Header) (id, ts, sig string, err error) {
-	if id, err = single(h, "Webhook-Id"); err != nil {
-		return
-	}
-	if ts, err = single(h, "Webhook-Timestamp"); err != nil {
-		return
-	}
-	if sig, err = single(h, "Webhook-Signature"); errors.Is(err, ErrMissingHeader) {
-		err = errNoSignature
-	}
-	return
-}
-
-// single returns the one value of header name. An absent header is
-// ErrMissingHeader; a present but empty one is returned for the caller's
-// parser to refuse.
-func single(h http.Header, name string) (string, error) {
-	v := h[name]
-	if v == nil {
-		v = headerFold(h, name)
-	}
-	switch len(v) {
-	case 0:
-		return "", fmt.Errorf("%w: %s", ErrMissingHeader, name)
-	case 1:
-		return v[0], nil
-	}
-	return "", fmt.Errorf("%w: %s repeated", ErrInvalidHeader, name)
-}
-
-// headerFold finds name in a header map built by hand with non-canonical
-// keys (for example from a serverless event), which http.Header's own
-// lookups would miss.
-func headerFold(h http.Header, name string) []string {
-	var out []string
+	var vals [3][]string
+	var n [3]int
 	for k, v := range h {
-		if len(k) == len(name) && strings.EqualFold(k, name) {
-			out = append(out, v...)
+		i := webhookHeader(k)
+		if i < 0 {
+			continue
+		}
+		n[i] += len(v)
+		if vals[i] == nil {
+			vals[i] = v
 		}
 	}
-	return out
+	for i, name := range webhookHeaderNames {
+		switch {
+		case n[i] == 0 && i == 2:
+			return "", "", "", errNoSignature
+		case n[i] == 0:
+			return "", "", "", fmt.Errorf("%w: %s", ErrMissingHeader, name)
+		case n[i] > 1:
+			return "", "", "", fmt.Errorf("%w: %s repeated", ErrInvalidHeader, name)
+		}
+	}
+	return vals[0][0], vals[1][0], vals[2][0], nil
+}
+
+var webhookHeaderNames = [3]string{"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature"}
+
+// webhookHeader returns the index in webhookHeaderNames of header name k,
+// in any case, or -1.
+func webhookHeader(k string) int {
+	if len(k) < 10 || !strings.EqualFold(k[:8], "webhook-") {
+		return -1
+	}
+	for i, name := range webhookHeaderNames {
+		if len(k) == len(name) && strings.EqualFold(k[8:], name[8:]) {
+			return i
+		}
+	}
+	return -1
 }
