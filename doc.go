@@ -56,7 +56,10 @@
 // genuine delivery. The checks run cheapest first: method; media type
 // (application/json, or none given; compressed bodies are refused, never
 // decompressed);
-// size (MaxBodyBytes, read under http.MaxBytesReader); the presence, once
+// size (MaxBodyBytes, 64 KiB by default, read under http.MaxBytesReader
+// into a buffer that grows as bytes arrive, never sized from a declared
+// Content-Length; a body stalled past the server's ReadTimeout gets 408);
+// the presence, once
 // each, and strict syntax of webhook-id (at most 256 bytes, no '.', spaces
 // or control characters), webhook-timestamp (canonical decimal Unix
 // seconds, within Tolerance either way) and webhook-signature (at most 16

@@ -17,8 +17,10 @@ import (
 
 // Defaults for ReceiverConfig's zero values.
 const (
-	DefaultTolerance    = 5 * time.Minute
-	DefaultMaxBodyBytes = 1 << 20
+	DefaultTolerance = 5 * time.Minute
+	// DefaultMaxBodyBytes fits Gemini's events, which are thin (an id,
+	// a state, pointers to results, user metadata) and well under it.
+	DefaultMaxBodyBytes = 64 << 10
 	// DefaultJWKSURL is where Gemini publishes the keys that sign
 	// per-request webhook deliveries.
 	DefaultJWKSURL = "https://generativelanguage.googleapis.com/.well-known/jwks.json"
@@ -32,7 +34,7 @@ type ReceiverConfig struct {
 	Audience     string                        // expected "aud" of JWS deliveries; empty: not checked
 	Issuer       string                        // expected "iss" of JWS deliveries, checked when present; default: Gemini's
 	Tolerance    time.Duration                 // webhook-timestamp window each way; default 5m
-	MaxBodyBytes int64                         // default 1 MiB
+	MaxBodyBytes int64                         // default 64 KiB; allocated as bytes arrive, never as declared
 	Now          func() time.Time              // default time.Now
 	HTTPClient   *http.Client                  // for JWKS fetches; default: timeout, no redirects, capped body
 	OnEvent      func(context.Context, *Event) // optional: every verified event, after dispatch
