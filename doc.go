@@ -73,7 +73,9 @@
 // deliveries flowing while both secrets are valid.
 //
 // Per-request webhooks are signed with keys Gemini publishes as a JWKS at
-// ReceiverConfig.JWKSURL. Sources disagree on the form: deliveries seen on
+// GeminiJWKSURL, and are accepted only when ReceiverConfig.JWKSURL is set;
+// a Receiver without it takes project secrets only, answers v1a and JWS
+// entries 401, and never fetches a key set. Sources disagree on the form: deliveries seen on
 // live traffic carry Standard Webhooks v1a (Ed25519 over the same
 // id.timestamp.body, with no key id, so each published key is tried, the
 // last one that matched first), while Google's guide documents an RS256

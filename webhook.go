@@ -21,16 +21,21 @@ const (
 	// DefaultMaxBodyBytes fits Gemini's events, which are thin (an id,
 	// a state, pointers to results, user metadata) and well under it.
 	DefaultMaxBodyBytes = 64 << 10
-	// DefaultJWKSURL is where Gemini publishes the keys that sign
-	// per-request webhook deliveries.
-	DefaultJWKSURL = "https://generativelanguage.googleapis.com/.well-known/jwks.json"
+	// GeminiJWKSURL is where Gemini publishes the keys that sign
+	// per-request webhook deliveries. Set it as ReceiverConfig.JWKSURL to
+	// accept them.
+	GeminiJWKSURL = "https://generativelanguage.googleapis.com/.well-known/jwks.json"
 )
 
-// ReceiverConfig configures a Receiver. The zero value is usable for
-// per-request webhooks only; set Secrets for project-level webhooks.
+// ReceiverConfig configures a Receiver. Set Secrets for project-level
+// webhooks and JWKSURL for per-request ones (Config.WebhookURL,
+// WithWebhookURL). A per-request signature proves only that Gemini sent
+// the delivery, not that the job is yours: any Gemini customer can point
+// a job's webhook at your URL. So per-request deliveries are refused (401)
+// unless JWKSURL is set.
 type ReceiverConfig struct {
 	Secrets      []string                      // whsec_ secrets of project-level webhooks; several during rotation
-	JWKSURL      string                        // default DefaultJWKSURL; the emulator's in tests
+	JWKSURL      string                        // GeminiJWKSURL, or the emulator's in tests; empty: per-request deliveries refused
 	Audience     string                        // expected "aud" of JWS deliveries; empty: not checked
 	Issuer       string                        // expected "iss" of JWS deliveries, checked when present; default: Gemini's
 	Tolerance    time.Duration                 // webhook-timestamp window each way; default 5m
@@ -118,11 +123,13 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	r.seen = dedupe.New(dedupe.Config{Now: r.now})
 	r.deliver = r.dispatch
 	r.timeouts = defaultTimeouts
-	ks, err := newKeySet(cfg, r.now, r.log)
-	if err != nil {
-		return nil, err
+	if cfg.JWKSURL != "" {
+		ks, err := newKeySet(cfg, r.now, r.log)
+		if err != nil {
+			return nil, err
+		}
+		r.keys = ks
 	}
-	r.keys = ks
 	r.routes.init(r.now)
 	return r, nil
 }
@@ -140,7 +147,9 @@ func (r *Receiver) Close() error {
 			r.srv.Close()
 		}
 		r.srvMu.Unlock()
-		r.keys.close()
+		if r.keys != nil {
+			r.keys.close()
+		}
 		r.routes.close()
 	})
 	return nil
@@ -260,6 +269,10 @@ func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, 
 			refused = fmt.Errorf("%w: %w", ErrNoMatchingSignature, err)
 		}
 	}
+	if (nV1a > 0 || nJWS > 0) && r.keys == nil {
+		note(errPerRequestOff)
+		nV1a, nJWS = 0, 0
+	}
 	if nV1a > 0 {
 		err := r.keys.verifyV1a(ctx, entries, id, ts, body)
 		if err == nil {
@@ -282,6 +295,13 @@ func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, 
 	}
 	return 0, "", ErrNoMatchingSignature
 }
+
+// errPerRequestOff explains, in the log, why a per-request delivery was
+// refused by a Receiver of project secrets only.
+var errPerRequestOff = fmt.Errorf("%w: per-request signature, but ReceiverConfig.JWKSURL is empty", ErrNoMatchingSignature)
+
+// acceptsPerRequest reports whether per-request deliveries can verify.
+func (r *Receiver) acceptsPerRequest() bool { return r.keys != nil }
 
 // errNoSignature is ErrMissingHeader for webhook-signature: unlike a
 // missing id or timestamp, which is a malformed request (400), a request
