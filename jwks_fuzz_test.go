@@ -85,6 +85,9 @@ func FuzzVerifyJWS(f *testing.F) {
 	f.Add(strings.Replace(good, "r1", "r2", 1), ksBody)
 	f.Add("eyJhbGciOiJub25lIn0.e30.", "{}")
 	f.Add("a.b.c", "")
+	// Issue 13: signed by a published key, but typed as another kind of
+	// token.
+	f.Add(rawJWS(f, `{"alg":"RS256","kid":"r1","typ":"at+jwt"}`, claims, "RS256", ksRSA(0)), ksBody)
 	f.Fuzz(func(t *testing.T, tok, body string) {
 		entries := []signature.Entry{{Scheme: signature.SchemeJWS, Value: tok}}
 		err := k.verifyJWS(context.Background(), entries, []byte(body))

@@ -36,7 +36,7 @@ const (
 type ReceiverConfig struct {
 	Secrets      []string                      // whsec_ secrets of project-level webhooks; several during rotation
 	JWKSURL      string                        // GeminiJWKSURL, or the emulator's in tests; empty: per-request deliveries refused
-	Audience     string                        // expected "aud" of JWS deliveries; empty: not checked
+	Audience     string                        // expected "aud" of JWS deliveries; empty: not checked (Google documents none yet: set it once it does)
 	Issuer       string                        // expected "iss" of JWS deliveries, checked when present; default: Gemini's
 	Tolerance    time.Duration                 // webhook-timestamp window each way; default 5m
 	MaxBodyBytes int64                         // default 64 KiB; allocated as bytes arrive, never as declared
@@ -87,8 +87,8 @@ func newSecretSet(keys [][]byte) *secretSet {
 }
 
 // NewReceiver checks cfg and returns a Receiver. It refuses secrets that
-// are empty or not base64 (ErrInvalidSecret) rather than failing every
-// delivery later.
+// are empty, not base64, or shorter than 24 bytes (ErrInvalidSecret)
+// rather than failing every delivery later.
 func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	r := &Receiver{
 		now:       cfg.Now,
