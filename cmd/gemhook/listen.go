@@ -39,7 +39,7 @@ type receiverFlags struct {
 
 func (rf *receiverFlags) add(e *env) {
 	e.flags.Var(&rf.secrets, "secret", "whsec_ secret of a project webhook (repeatable)")
-	e.flags.StringVar(&rf.jwksURL, "jwks-url", gemhook.DefaultJWKSURL, "key set for per-request deliveries")
+	e.flags.StringVar(&rf.jwksURL, "jwks-url", "", "key set that verifies per-request deliveries, Gemini's is "+gemhook.GeminiJWKSURL+"; empty: project secrets only")
 }
 
 func (rf *receiverFlags) config() gemhook.ReceiverConfig {
