@@ -40,7 +40,8 @@ func failed[T any](err error) *Future[T] {
 //     cancelled;
 //   - a zero T and an error wrapping genai's: the job could not be submitted
 //     or looked up;
-//   - a zero T and ErrClosed: the Client was closed first.
+//   - a zero T and ErrClosed: the Client, or its Receiver, was closed
+//     first.
 //
 // If ctx is done first, Wait returns ctx.Err() and the Future stays pending,
 // so a later Wait can still collect the outcome.

@@ -75,6 +75,7 @@ type Client struct {
 	sched      *reconcile.Scheduler
 	work       workers
 	hooks      hookState // project webhooks' secrets (EnsureWebhook, RotateWebhookSecret)
+	unhook     func()    // stops the Receiver's Close from closing this Client
 
 	mu      sync.Mutex
 	closed  bool
@@ -90,7 +91,8 @@ var (
 	ErrInvalidConfig = errors.New("gemhook: invalid config")
 )
 
-// New checks cfg and returns a Client.
+// New checks cfg and returns a Client. It refuses a closed Receiver with
+// ErrClosed.
 func New(cfg Config) (*Client, error) {
 	if cfg.GenAI == nil {
 		return nil, fmt.Errorf("%w: Config.GenAI is nil: create one with genai.NewClient(ctx, &genai.ClientConfig{APIKey: ..., Backend: genai.BackendGeminiAPI})", ErrInvalidConfig)
@@ -100,6 +102,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Receiver == nil {
 		return nil, fmt.Errorf("%w: Config.Receiver is nil: create one with NewReceiver and mount it where Gemini can POST", ErrInvalidConfig)
+	}
+	if cfg.Receiver.closed.Load() {
+		return nil, errReceiverClosed
 	}
 	if cfg.WebhookURL != "" {
 		if err := checkWebhookURL(cfg.WebhookURL); err != nil {
@@ -139,13 +144,24 @@ func New(cfg Config) (*Client, error) {
 	c.sched = reconcile.New(reconcile.System{NowFunc: c.now})
 	c.hooks = hookState{sched: c.sched, now: c.now, log: c.log, recv: c.recv, known: make(map[string][]knownSecret)}
 	c.work.init(confirmWorkers)
+	unhook, ok := cfg.Receiver.closing.add(func() { c.Close() })
+	if !ok {
+		c.Close()
+		return nil, errReceiverClosed
+	}
+	c.unhook = unhook
 	return c, nil
 }
+
+// errReceiverClosed: a Client on a closed Receiver would create jobs whose
+// webhooks nothing here can hear.
+var errReceiverClosed = fmt.Errorf("%w: Config.Receiver is closed: create a new one with NewReceiver", ErrClosed)
 
 // Close stops the Client: fallback polls stop, calls in flight are
 // cancelled, and every pending future settles with ErrClosed. Jobs keep
 // running at Gemini; a new Client can attach to them with AwaitBatch and
-// its siblings. Close does not close the Receiver or the genai client.
+// its siblings. Close does not close the Receiver or the genai client;
+// closing the Receiver closes the Client.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -157,6 +173,9 @@ func (c *Client) Close() error {
 	c.pending = nil
 	c.mu.Unlock()
 
+	if c.unhook != nil {
+		c.unhook()
+	}
 	c.sched.Close()
 	c.work.close()
 	for p := range pending {

@@ -22,10 +22,7 @@ type clientFixture struct {
 func newClientFixture(t *testing.T, cfg Config) *clientFixture {
 	t.Helper()
 	fx := &clientFixture{fake: newFakeBatches(t)}
-	r, err := NewReceiver(ReceiverConfig{JWKSURL: "http://127.0.0.1:1/jwks.json"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newOfflineReceiver(t)
 	fx.r = r
 	cfg.GenAI = fx.fake.genai(t)
 	cfg.Receiver = r
@@ -36,6 +33,18 @@ func newClientFixture(t *testing.T, cfg Config) *clientFixture {
 	fx.c = c
 	t.Cleanup(func() { c.Close(); r.Close() })
 	return fx
+}
+
+// newOfflineReceiver returns a Receiver whose key set is out of reach,
+// closed when the test ends.
+func newOfflineReceiver(t *testing.T) *Receiver {
+	t.Helper()
+	r, err := NewReceiver(ReceiverConfig{JWKSURL: "http://127.0.0.1:1/jwks.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }
 
 func (fx *clientFixture) deliver(t *testing.T, typ, name string, meta map[string]any) {
@@ -57,11 +66,7 @@ var noPolls = Config{Fallback: Fallback{Disabled: true}, WebhookURL: "https://ho
 func TestNewRefusesBadConfig(t *testing.T) {
 	fake := newFakeBatches(t)
 	gc := fake.genai(t)
-	r, err := NewReceiver(ReceiverConfig{JWKSURL: "http://127.0.0.1:1/jwks.json"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := newOfflineReceiver(t)
 	vertex, err := genai.NewClient(context.Background(), &genai.ClientConfig{
 		Backend: genai.BackendVertexAI, APIKey: "k", HTTPClient: fake.srv.Client(),
 	})

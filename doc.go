@@ -126,7 +126,9 @@
 // (errors.As) when it ended failed, expired or cancelled; the genai error,
 // wrapped, when submission failed; ctx.Err() when the caller gave up (the
 // Future stays pending and may be waited on again); ErrClosed when the
-// Client was closed first. PingWebhook and SelfTest return their own
+// Client, or the Receiver it was built on, was closed first. Closing a
+// Receiver closes its Clients, and New refuses a closed Receiver with
+// ErrClosed. PingWebhook and SelfTest return their own
 // sentinels (ErrPingNotDelivered, ErrPingRejected, ErrSignatureMismatch,
 // ErrWrongSecret, ...), wrapping the Receiver's verification error where
 // there was one.

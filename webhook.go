@@ -64,6 +64,7 @@ type Receiver struct {
 
 	closeOnce sync.Once
 	closed    atomic.Bool
+	closing   closeHooks // close the Clients built on this Receiver
 }
 
 // secretSet is an immutable snapshot of the project secrets, with a pool of
@@ -129,7 +130,9 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 // routing to Clients) and closes the embedded server at once, dropping its
 // connections; Shutdown is the graceful alternative. Deliveries that reach
 // ServeHTTP after Close are answered 503, so the sender retries them later.
-// Close is idempotent.
+// Close also closes every Client built on the Receiver: their pending
+// futures end with ErrClosed (the jobs keep running at Gemini), and they
+// submit nothing more. Close is idempotent.
 func (r *Receiver) Close() error {
 	r.closeOnce.Do(func() {
 		r.closed.Store(true)
@@ -140,6 +143,7 @@ func (r *Receiver) Close() error {
 		r.srvMu.Unlock()
 		r.keys.close()
 		r.routes.close()
+		r.closing.run()
 	})
 	return nil
 }
