@@ -1,6 +1,7 @@
 package gemhook
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -16,6 +17,9 @@ import (
 func (c *Client) SubmitBatch(ctx context.Context, model string, src *genai.BatchJobSource, cfg *genai.CreateBatchJobConfig, opts ...SubmitOption) *Future[*genai.BatchJob] {
 	if c.isClosed() {
 		return failed[*genai.BatchJob](ErrClosed)
+	}
+	if err := cmp.Or(checkModel("SubmitBatch", model), checkBatchSource(src)); err != nil {
+		return failed[*genai.BatchJob](err)
 	}
 	var own genai.CreateBatchJobConfig
 	if cfg != nil {
@@ -45,7 +49,7 @@ func (c *Client) SubmitBatch(ctx context.Context, model string, src *genai.Batch
 // a webhook; otherwise its webhook or a fallback poll settles it.
 func (c *Client) AwaitBatch(name string) *Future[*genai.BatchJob] {
 	if name == "" || strings.Count(name, "/") > 1 || (strings.Contains(name, "/") && !strings.HasPrefix(name, "batches/")) {
-		return failed[*genai.BatchJob](fmt.Errorf("%w: AwaitBatch(%q): want \"batches/<id>\"", ErrInvalidConfig, name))
+		return failed[*genai.BatchJob](invalidArg("AwaitBatch(%q): not a batch job name: want \"batches/<id>\"", name))
 	}
 	if !strings.HasPrefix(name, "batches/") {
 		name = "batches/" + name

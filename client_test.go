@@ -3,6 +3,7 @@ package gemhook
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -248,7 +249,8 @@ func TestAwaitBatchOnFinishedJob(t *testing.T) {
 		t.Fatalf("AwaitBatch of a missing job = %v, want a wrapped 404", err)
 	}
 	for _, bad := range []string{"", "operations/x", "batches/a/b"} {
-		if _, err := fx.c.AwaitBatch(bad).Wait(waitCtx(t)); !errors.Is(err, ErrInvalidConfig) {
+		_, err := fx.c.AwaitBatch(bad).Wait(waitCtx(t))
+		if !errors.Is(err, ErrInvalidArgument) || errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "not a batch job name") {
 			t.Errorf("AwaitBatch(%q) = %v", bad, err)
 		}
 	}

@@ -120,7 +120,11 @@
 // type other than application/json or a compressed body, and 503 with Retry-After when the
 // Receiver is closed or cannot take the event now. NewReceiver and
 // AddSecret return ErrInvalidSecret for an empty or undecodable secret; New
-// returns ErrInvalidConfig, saying what to change.
+// and NewReceiver return ErrInvalidConfig, saying what to change. Submit*,
+// GenerateVideos, CreateInteraction and Await* check their arguments before
+// any call to Gemini (a model and a source present, user metadata that
+// encodes as JSON, a job name of the right shape): their futures fail with
+// ErrInvalidArgument, saying what to change.
 //
 // Future.Wait returns the job on success; the job and a *JobError
 // (errors.As) when it ended failed, expired or cancelled; the genai error,

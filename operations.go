@@ -1,6 +1,7 @@
 package gemhook
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,9 @@ import (
 func (c *Client) GenerateVideos(ctx context.Context, model string, src *genai.GenerateVideosSource, cfg *genai.GenerateVideosConfig, opts ...SubmitOption) *Future[*genai.GenerateVideosOperation] {
 	if c.isClosed() {
 		return failed[*genai.GenerateVideosOperation](ErrClosed)
+	}
+	if err := cmp.Or(checkModel("GenerateVideos", model), checkVideoSource(src)); err != nil {
+		return failed[*genai.GenerateVideosOperation](err)
 	}
 	var own genai.GenerateVideosConfig
 	if cfg != nil {
@@ -50,7 +54,7 @@ func (c *Client) GenerateVideos(ctx context.Context, model string, src *genai.Ge
 func (c *Client) AwaitVideos(name string) *Future[*genai.GenerateVideosOperation] {
 	i := strings.Index(name, "/operations/")
 	if i <= 0 || strings.HasSuffix(name, "/operations/") {
-		return failed[*genai.GenerateVideosOperation](fmt.Errorf("%w: AwaitVideos(%q): want \"models/<model>/operations/<id>\"", ErrInvalidConfig, name))
+		return failed[*genai.GenerateVideosOperation](invalidArg("AwaitVideos(%q): not a video operation name: want \"models/<model>/operations/<id>\"", name))
 	}
 	return start(c, videoKind, name, videoKey(name), "", true)
 }
@@ -111,7 +115,7 @@ func (c *Client) CreateInteraction(ctx context.Context, req operations.CreateInt
 		a.Background = &background
 		req.Body.CreateAgentInteraction, cfg = &a, &a.WebhookConfig
 	default:
-		return failed[*gi.Interaction](fmt.Errorf("%w: CreateInteraction: the request body is empty", ErrInvalidConfig))
+		return failed[*gi.Interaction](invalidArg("CreateInteraction: the request body is empty: set CreateModelInteraction or CreateAgentInteraction"))
 	}
 	var uris []string
 	var meta map[string]any
@@ -147,7 +151,7 @@ func (c *Client) CreateInteraction(ctx context.Context, req operations.CreateInt
 func (c *Client) AwaitInteraction(id string) *Future[*gi.Interaction] {
 	bare := strings.TrimPrefix(id, "interactions/")
 	if bare == "" || strings.Contains(bare, "/") {
-		return failed[*gi.Interaction](fmt.Errorf("%w: AwaitInteraction(%q): want an interaction id", ErrInvalidConfig, id))
+		return failed[*gi.Interaction](invalidArg("AwaitInteraction(%q): not an interaction id: want \"<id>\" or \"interactions/<id>\"", id))
 	}
 	name := interactionName(bare)
 	return start(c, interactionKind, name, name, "", true)
