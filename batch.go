@@ -60,13 +60,18 @@ func (c *Client) AwaitBatch(name string) *Future[*genai.BatchJob] {
 var batchKind = &kind[*genai.BatchJob]{
 	name: "batch",
 	get: func(ctx context.Context, c *Client, name string) (*genai.BatchJob, error) {
-		return c.genai.Batches.Get(ctx, name, nil)
+		job, err := c.genai.Batches.Get(ctx, name, nil)
+		if err == nil && job != nil && job.Error == nil && (job.State == genai.JobStateFailed || job.State == genai.JobStateExpired) {
+			job.Error = batchError(ctx, c.genai, name)
+		}
+		return job, err
 	},
 	settled: batchSettled,
 }
 
-// batchSettled follows the Gemini API's terminal states. BatchJob.Error is
-// never filled in Gemini API mode, so the event's code and message stand in.
+// batchSettled follows the Gemini API's terminal states. The job's error
+// (see batchError) wins over the event's code and message, which stand in
+// when it could not be read.
 func batchSettled(job *genai.BatchJob, name string, hint hub.Note) (bool, string, error) {
 	if job == nil {
 		return false, "", nil

@@ -85,9 +85,10 @@ type Client struct {
 // closer is a pending job, settled with ErrClosed when its Client closes.
 type closer interface{ closeWith(error) }
 
-// Errors from New.
+// Errors from New and NewReceiver.
 var (
-	// ErrInvalidConfig wraps every configuration New refuses.
+	// ErrInvalidConfig wraps every configuration New or NewReceiver
+	// refuses.
 	ErrInvalidConfig = errors.New("gemhook: invalid config")
 )
 

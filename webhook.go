@@ -82,8 +82,12 @@ func newSecretSet(keys [][]byte) *secretSet {
 
 // NewReceiver checks cfg and returns a Receiver. It refuses secrets that
 // are empty or not base64 (ErrInvalidSecret) rather than failing every
-// delivery later.
+// delivery later, and negative durations or sizes and a JWKSURL that is not
+// an absolute http(s) URL (ErrInvalidConfig).
 func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
+	if cfg.Tolerance < 0 || cfg.MaxBodyBytes < 0 {
+		return nil, fmt.Errorf("%w: ReceiverConfig.Tolerance and MaxBodyBytes must not be negative (zero means the default)", ErrInvalidConfig)
+	}
 	r := &Receiver{
 		now:       cfg.Now,
 		tolerance: cfg.Tolerance,
@@ -94,10 +98,10 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	if r.now == nil {
 		r.now = time.Now
 	}
-	if r.tolerance <= 0 {
+	if r.tolerance == 0 {
 		r.tolerance = DefaultTolerance
 	}
-	if r.maxBody <= 0 {
+	if r.maxBody == 0 {
 		r.maxBody = DefaultMaxBodyBytes
 	}
 	if r.log == nil {

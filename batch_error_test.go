@@ -1,0 +1,56 @@
+package gemhook
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gemhook/gemhook/gemhooktest"
+	"github.com/gemhook/gemhook/internal/leaktest"
+)
+
+// A failed batch's JobError carries the API's code and message however it
+// settled: by webhook, by a fallback poll, or by attaching to it.
+func TestJobErrorFromTheAPIHoweverSettled(t *testing.T) {
+	t.Cleanup(leaktest.Check(t))
+	wantErr := func(t *testing.T, err error, name string) {
+		t.Helper()
+		var je *JobError
+		if !errors.As(err, &je) || je.Name != name || je.Code != "13" || !strings.Contains(je.Message, "ended in") {
+			t.Fatalf("Wait = %v (%+v)", err, je)
+		}
+	}
+	t.Run("attach", func(t *testing.T) {
+		s := newStack(t, gemhooktest.Options{JobDuration: -1}, Config{Fallback: Fallback{Disabled: true}})
+		name := s.c.SubmitBatch(waitCtx(t), "gemini-test", inlined("x"), nil).Name()
+		if err := s.emu.Finish(name, gemhooktest.Failed); err != nil {
+			t.Fatal(err)
+		}
+		s.restart(t, Config{Fallback: Fallback{Disabled: true}})
+		_, err := s.c.AwaitBatch(name).Wait(waitCtx(t))
+		wantErr(t, err, name)
+		s.close()
+	})
+	t.Run("poll", func(t *testing.T) {
+		s := newStack(t, gemhooktest.Options{JobDuration: -1, Faults: gemhooktest.Faults{DropRate: 1}},
+			Config{Fallback: Fallback{After: 5 * time.Millisecond, Every: 20 * time.Millisecond}})
+		f := s.c.SubmitBatch(waitCtx(t), "gemini-test", inlined("x"), nil)
+		if err := s.emu.Finish(f.Name(), gemhooktest.Failed); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.Wait(waitCtx(t))
+		wantErr(t, err, f.Name())
+		s.close()
+	})
+	t.Run("webhook", func(t *testing.T) {
+		s := newStack(t, gemhooktest.Options{JobDuration: -1}, Config{Fallback: Fallback{Disabled: true}})
+		f := s.c.SubmitBatch(waitCtx(t), "gemini-test", inlined("x"), nil)
+		if err := s.emu.Finish(f.Name(), gemhooktest.Failed); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.Wait(waitCtx(t))
+		wantErr(t, err, f.Name())
+		s.close()
+	})
+}
