@@ -32,25 +32,23 @@ func TestJobErrorFromTheAPIHoweverSettled(t *testing.T) {
 		wantErr(t, err, name)
 		s.close()
 	})
-	t.Run("poll", func(t *testing.T) {
-		s := newStack(t, gemhooktest.Options{JobDuration: -1, Faults: gemhooktest.Faults{DropRate: 1}},
-			Config{Fallback: Fallback{After: 5 * time.Millisecond, Every: 20 * time.Millisecond}})
-		f := s.c.SubmitBatch(waitCtx(t), "gemini-test", inlined("x"), nil)
-		if err := s.emu.Finish(f.Name(), gemhooktest.Failed); err != nil {
-			t.Fatal(err)
-		}
-		_, err := f.Wait(waitCtx(t))
-		wantErr(t, err, f.Name())
-		s.close()
-	})
-	t.Run("webhook", func(t *testing.T) {
-		s := newStack(t, gemhooktest.Options{JobDuration: -1}, Config{Fallback: Fallback{Disabled: true}})
-		f := s.c.SubmitBatch(waitCtx(t), "gemini-test", inlined("x"), nil)
-		if err := s.emu.Finish(f.Name(), gemhooktest.Failed); err != nil {
-			t.Fatal(err)
-		}
-		_, err := f.Wait(waitCtx(t))
-		wantErr(t, err, f.Name())
-		s.close()
-	})
+	for name, st := range map[string]struct {
+		opts gemhooktest.Options
+		cfg  Config
+	}{
+		"poll": {gemhooktest.Options{JobDuration: -1, Faults: gemhooktest.Faults{DropRate: 1}},
+			Config{Fallback: Fallback{After: 5 * time.Millisecond, Every: 20 * time.Millisecond}}},
+		"webhook": {gemhooktest.Options{JobDuration: -1}, Config{Fallback: Fallback{Disabled: true}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newStack(t, st.opts, st.cfg)
+			f := s.c.SubmitBatch(waitCtx(t), "gemini-test", inlined("x"), nil)
+			if err := s.emu.Finish(f.Name(), gemhooktest.Failed); err != nil {
+				t.Fatal(err)
+			}
+			_, err := f.Wait(waitCtx(t))
+			wantErr(t, err, f.Name())
+			s.close()
+		})
+	}
 }
