@@ -13,7 +13,9 @@ import (
 
 // SubmitBatch creates a batch job through genai with this Client's webhook
 // configuration and returns a future for its outcome. cfg may be nil; it is
-// not modified. Errors from Create are reported by the future's Wait.
+// not modified. It blocks until Gemini has answered the create call: then
+// the future's Name is set, or SubmitErr (and Wait) say why the job was
+// not created.
 func (c *Client) SubmitBatch(ctx context.Context, model string, src *genai.BatchJobSource, cfg *genai.CreateBatchJobConfig, opts ...SubmitOption) *Future[*genai.BatchJob] {
 	if c.isClosed() {
 		return failed[*genai.BatchJob](ErrClosed)

@@ -319,10 +319,18 @@ func TestWaitAll(t *testing.T) {
 	}
 	fx.deliver(t, "batch.cancelled", bad.Name(), nil)
 	fx.deliver(t, "batch.succeeded", ok.Name(), nil)
-	jobs, err := WaitAll(waitCtx(t), ok, bad)
+	jobs, err := WaitAll(waitCtx(t), ok, bad, fx.c.AwaitBatch("operations/x"))
 	var je *JobError
 	if !errors.As(err, &je) || je.Name != bad.Name() {
 		t.Fatalf("WaitAll error = %v", err)
+	}
+	var all *WaitAllError
+	if !errors.As(err, &all) || all.Total != 3 || len(all.Failed) != 2 || all.Failed[0].Index != 1 ||
+		all.Failed[0].Name != bad.Name() || all.Failed[1].Index != 2 || !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("WaitAll error = %#v", err)
+	}
+	if msg := err.Error(); strings.Count(msg, bad.Name()) != 1 || !strings.HasPrefix(msg, "gemhook: 2 of 3 jobs failed: ") {
+		t.Fatalf("WaitAll message %q: want each job named once", msg)
 	}
 	if jobs[0].State != genai.JobStateSucceeded || jobs[1].State != genai.JobStateCancelled {
 		t.Fatalf("WaitAll jobs = %v, %v", jobs[0].State, jobs[1].State)

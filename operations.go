@@ -17,7 +17,8 @@ import (
 
 // GenerateVideos starts a video generation through genai with this
 // Client's webhook configuration and returns a future for the finished
-// operation. cfg may be nil; it is not modified.
+// operation. cfg may be nil; it is not modified. Like SubmitBatch it
+// returns after the create call: Name is set, or SubmitErr says why not.
 func (c *Client) GenerateVideos(ctx context.Context, model string, src *genai.GenerateVideosSource, cfg *genai.GenerateVideosConfig, opts ...SubmitOption) *Future[*genai.GenerateVideosOperation] {
 	if c.isClosed() {
 		return failed[*genai.GenerateVideosOperation](ErrClosed)
@@ -95,7 +96,8 @@ func videoSettled(op *genai.GenerateVideosOperation, name string, hint hub.Note)
 // request body (a model or an agent interaction) is copied, forced to run in
 // the background, and given the webhook config; the caller's is not
 // modified. Create is not retried: a retried POST could start the work
-// twice.
+// twice. Like SubmitBatch it returns after the create call: Name is set,
+// or SubmitErr says why not.
 func (c *Client) CreateInteraction(ctx context.Context, req operations.CreateInteractionRequest, opts ...SubmitOption) *Future[*gi.Interaction] {
 	if c.isClosed() {
 		return failed[*gi.Interaction](ErrClosed)
