@@ -52,10 +52,18 @@ type Config struct {
 // Fallback is the safety net for lost webhooks: a job with no terminal
 // event after After is polled, then polled again with jittered, doubling
 // intervals up to Every, until it settles.
+//
+// A job attached with Await* that no webhook will report (no enabled
+// project webhook subscribes to its events, as one ListWebhooks per Client
+// tells) is instead polled every Unreported, as a polling loop would, and
+// an Info log says so. Gemini does not say where an existing job's events
+// go, so a job submitted with a per-request webhook before a restart is
+// polled at that pace too; raise Unreported to poll such jobs rarely.
 type Fallback struct {
-	After    time.Duration // default DefaultFallbackAfter
-	Every    time.Duration // default DefaultFallbackEvery (and at least After)
-	Disabled bool          // never poll; only webhooks settle jobs
+	After      time.Duration // default DefaultFallbackAfter
+	Every      time.Duration // default DefaultFallbackEvery (and at least After)
+	Unreported time.Duration // default DefaultFallbackUnreported
+	Disabled   bool          // never poll; only webhooks settle jobs
 }
 
 // Client submits jobs through genai and settles their futures from
@@ -68,6 +76,7 @@ type Client struct {
 	webhookURL string
 	after      time.Duration
 	every      time.Duration
+	unreported time.Duration
 	retryBase  time.Duration
 	polling    bool
 	log        *slog.Logger
@@ -76,6 +85,7 @@ type Client struct {
 	work       workers
 	hooks      hookState // project webhooks' secrets (EnsureWebhook, RotateWebhookSecret)
 	unhook     func()    // stops the Receiver's Close from closing this Client
+	subs       subscriptions
 
 	mu      sync.Mutex
 	closed  bool
@@ -113,7 +123,7 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	fb := cfg.Fallback
-	if fb.After < 0 || fb.Every < 0 {
+	if fb.After < 0 || fb.Every < 0 || fb.Unreported < 0 {
 		return nil, fmt.Errorf("%w: Fallback durations must not be negative", ErrInvalidConfig)
 	}
 	if fb.After == 0 {
@@ -123,6 +133,9 @@ func New(cfg Config) (*Client, error) {
 		fb.Every = max(DefaultFallbackEvery, fb.After)
 	}
 	fb.Every = max(fb.Every, fb.After)
+	if fb.Unreported == 0 {
+		fb.Unreported = DefaultFallbackUnreported
+	}
 	c := &Client{
 		genai:      cfg.GenAI,
 		recv:       cfg.Receiver,
@@ -130,6 +143,7 @@ func New(cfg Config) (*Client, error) {
 		webhookURL: cfg.WebhookURL,
 		after:      fb.After,
 		every:      fb.Every,
+		unreported: fb.Unreported,
 		retryBase:  min(time.Second, fb.After),
 		polling:    !fb.Disabled,
 		log:        cfg.Logger,

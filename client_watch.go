@@ -56,13 +56,16 @@ type watch[T any] struct {
 	step   uint8     // backoff step of polls or retries
 	pollAt int64     // due time (Unix ns) of the scheduled poll, to spot stale firings
 	hint   *hub.Note // the first terminal event, for its code and message
+
+	attached   bool // Await*: decidePace on the first check
+	unreported bool // no webhook will report it: poll at Fallback.Unreported
 }
 
 // start registers a job that exists at Gemini and returns its future. With
 // checkNow the job is fetched at once (Await*); otherwise it waits for its
 // webhook, with a fallback poll.
 func start[T any](c *Client, k *kind[T], name, key, token string, checkNow bool) *Future[T] {
-	w := &watch[T]{c: c, kind: k, key: key, token: token}
+	w := &watch[T]{c: c, kind: k, key: key, token: token, attached: checkNow}
 	w.Future = Future[T]{name: name, done: make(chan struct{})}
 	if !c.track(w) {
 		// The job exists at Gemini: keep its name, so that the caller can
@@ -176,6 +179,7 @@ func (w *watch[T]) check(ctx context.Context) {
 			w.finish(v, jerr, outcome)
 			return
 		}
+		w.decidePace(ctx)
 	} else if permanent(err) {
 		w.finish(*new(T), wrapGet(w.kind.name, w.name, err), "")
 		return
@@ -197,7 +201,7 @@ func (w *watch[T]) check(ctx context.Context) {
 		w.scheduleLocked(w.c.retryBase, true)
 	case w.c.polling:
 		w.phase = idle
-		w.scheduleLocked(w.c.after, true)
+		w.schedulePollLocked()
 	default:
 		w.phase = idle
 	}

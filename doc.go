@@ -42,7 +42,8 @@
 // what the API reports. A job whose delivery was lost (a deploy, an outage
 // longer than Gemini's retries) is still noticed: each pending job is
 // polled, rarely, after Fallback.After and then with jittered backoff up to
-// Fallback.Every. Dispatch never waits on the network, so the Receiver
+// Fallback.Every. A job attached with Await* that no webhook will report is
+// polled every Fallback.Unreported instead, as a polling loop would. Dispatch never waits on the network, so the Receiver
 // acknowledges in microseconds. OnEvent runs once per new event, inside the
 // request and after dispatch; keep it fast. A panic in it is logged and the
 // delivery is still acknowledged.
