@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genai"
+
 	"github.com/gemhook/gemhook/gemhooktest"
 	"github.com/gemhook/gemhook/internal/leaktest"
 )
@@ -21,6 +23,27 @@ func TestJobErrorFromTheAPIHoweverSettled(t *testing.T) {
 			t.Fatalf("Wait = %v (%+v)", err, je)
 		}
 	}
+	t.Run("attach to a video or an interaction", func(t *testing.T) {
+		s := newStack(t, gemhooktest.Options{JobDuration: -1}, Config{Fallback: Fallback{Disabled: true}})
+		ctx := waitCtx(t)
+		video := s.c.GenerateVideos(ctx, "veo-3.0-fast-generate-001", &genai.GenerateVideosSource{Prompt: "x"}, nil).Name()
+		it := s.c.CreateInteraction(ctx, interactionReq("x")).Name()
+		for _, name := range []string{video, it} {
+			if err := s.emu.Finish(name, gemhooktest.Failed); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.restart(t, Config{Fallback: Fallback{Disabled: true}})
+		_, verr := s.c.AwaitVideos(video).Wait(ctx)
+		_, ierr := s.c.AwaitInteraction(it).Wait(ctx)
+		for _, err := range []error{verr, ierr} {
+			var je *JobError
+			if !errors.As(err, &je) || je.Code == "" || !strings.Contains(je.Message, "ended in") {
+				t.Fatalf("Wait = %v (%+v)", err, je)
+			}
+		}
+		s.close()
+	})
 	t.Run("attach", func(t *testing.T) {
 		s := newStack(t, gemhooktest.Options{JobDuration: -1}, Config{Fallback: Fallback{Disabled: true}})
 		name := s.c.SubmitBatch(waitCtx(t), "gemini-test", inlined("x"), nil).Name()
