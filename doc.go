@@ -131,13 +131,12 @@
 // (errors.As) when it ended failed, expired or cancelled; the genai error,
 // wrapped, when submission failed; ctx.Err() when the caller gave up (the
 // Future stays pending and may be waited on again); ErrClosed when the
-// Client, or the Receiver it was built on, was closed first.
-// Future.SubmitErr reports the submission's error without blocking, since
-// the creating calls return after Gemini has answered; WaitAll's error is a
-// *WaitAllError listing each failed future once. Closing a
+// Client, or the Receiver it was built on, was closed first. Closing a
 // Receiver closes its Clients, and New refuses a closed Receiver with
-// ErrClosed. PingWebhook and SelfTest return their own
-// sentinels (ErrPingNotDelivered, ErrPingRejected, ErrSignatureMismatch,
-// ErrWrongSecret, ...), wrapping the Receiver's verification error where
-// there was one.
+// ErrClosed. Future.SubmitErr reports the submission's error without
+// blocking, since the creating calls return after Gemini has answered;
+// WaitAll's error is a *WaitAllError listing each failed future once.
+// PingWebhook and SelfTest return their own sentinels (ErrPingNotDelivered,
+// ErrPingRejected, ErrSignatureMismatch, ErrWrongSecret, ...), wrapping the
+// Receiver's verification error where there was one.
 package gemhook
