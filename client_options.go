@@ -85,6 +85,9 @@ func (c *Client) plan(callerURIs []string, callerMeta map[string]any, opts []Sub
 	meta := make(map[string]any, len(callerMeta)+len(s.metadata)+1)
 	maps.Copy(meta, callerMeta)
 	maps.Copy(meta, s.metadata)
+	if err := checkMetadata(meta); err != nil {
+		return nil, err
+	}
 	tok := newToken()
 	meta[TokenKey] = tok
 	return &webhook{uris: uris, metadata: meta, token: tok}, nil
