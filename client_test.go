@@ -2,6 +2,7 @@ package gemhook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -40,7 +41,14 @@ func newClientFixture(t *testing.T, cfg Config) *clientFixture {
 
 func (fx *clientFixture) deliver(t *testing.T, typ, name string, meta map[string]any) {
 	t.Helper()
-	ev := &Event{ID: "msg_" + name, Type: typ, Resource: name, UserMetadata: meta}
+	ev := &Event{ID: "msg_" + name, Type: typ, Resource: name}
+	if meta != nil {
+		raw, err := json.Marshal(meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.UserMetadata = raw
+	}
 	if err := fx.r.dispatch(context.Background(), ev); err != nil {
 		t.Fatalf("dispatch(%s %s): %v", typ, name, err)
 	}

@@ -50,7 +50,7 @@ func (r *Receiver) dispatch(_ context.Context, ev *Event) error {
 	n := hub.Note{
 		Type:     ev.Type,
 		Terminal: terminal,
-		Token:    tokenOf(ev.UserMetadata),
+		Token:    ev.token(),
 		Code:     ev.Data.ErrorCode,
 		Message:  ev.Data.ErrorMessage,
 	}

@@ -11,15 +11,15 @@ import (
 
 // Event is one verified webhook delivery.
 type Event struct {
-	ID           string         // webhook-id: the same on every retry of one delivery
-	Type         string         // "batch.succeeded", "video.generated", ...
-	Timestamp    time.Time      // when the event occurred, from the envelope
-	Resource     string         // data.id as a full resource name: "batches/x", "interactions/x", ...
-	Data         EventData      // typed view of data
-	UserMetadata map[string]any // echoed from the job's webhook config, if any
-	Scheme       string         // what verified it: "v1", "v1a" or "jws"
-	Endpoint     string         // request path it arrived on (set by ServeHTTP only)
-	Raw          []byte         // the exact body that was signed
+	ID           string          // webhook-id: the same on every retry of one delivery
+	Type         string          // "batch.succeeded", "video.generated", ...
+	Timestamp    time.Time       // when the event occurred, from the envelope
+	Resource     string          // data.id as a full resource name: "batches/x", "interactions/x", ...
+	Data         EventData       // typed view of data
+	UserMetadata json.RawMessage // the job's webhook-config user_metadata object as echoed, or nil: json.Unmarshal it into your own type
+	Scheme       string          // what verified it: "v1", "v1a" or "jws"
+	Endpoint     string          // request path it arrived on (set by ServeHTTP only)
+	Raw          []byte          // the exact body that was signed
 
 	replay string // for a JWS delivery, the token's dedupe key (see verifiedJWS)
 }
@@ -62,7 +62,7 @@ func decodeEvent(body []byte) (*Event, error) {
 			ev.Timestamp = tt
 		}
 	}
-	ev.UserMetadata = s.metadata(meta)
+	ev.UserMetadata = s.rawObject(meta)
 	if data.kind(body) != '{' {
 		return ev, nil
 	}
@@ -72,7 +72,7 @@ func decodeEvent(body []byte) (*Event, error) {
 		VideoURI:      s.text(video),
 		ErrorMessage:  s.text(msg),
 		ErrorCode:     s.errorCode(code),
-		Raw:           json.RawMessage(body[data.start:data.end:data.end]),
+		Raw:           s.rawObject(data),
 	}
 	rid := s.text(id)
 	if rid == "" {
@@ -82,7 +82,7 @@ func decodeEvent(body []byte) (*Event, error) {
 	if ev.UserMetadata == nil {
 		// Where Gemini echoes user_metadata is undocumented: the top level
 		// is the better guess, data is the fallback.
-		ev.UserMetadata = s.metadata(dmeta)
+		ev.UserMetadata = s.rawObject(dmeta)
 	}
 	return ev, nil
 }
@@ -571,16 +571,11 @@ func (s *scanner) decode(v span) string {
 	return out
 }
 
-// metadata decodes an object value into a map, or returns nil for any
-// other value. It is only reached when user metadata is present. The
-// scanner has checked the syntax, so the only error left is a number beyond
-// float64's range: encoding/json still fills the rest of the map (that
-// member reads nil), and so the map is kept, with the job's token in it.
-func (s *scanner) metadata(v span) map[string]any {
+// rawObject returns an object value's bytes, capped so that appending to them
+// cannot write into the body, or nil for any other value.
+func (s *scanner) rawObject(v span) json.RawMessage {
 	if v.kind(s.b) != '{' {
 		return nil
 	}
-	var m map[string]any
-	_ = json.Unmarshal(s.b[v.start:v.end], &m)
-	return m
+	return json.RawMessage(s.b[v.start:v.end:v.end])
 }
