@@ -3,7 +3,6 @@ package gemhook
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -58,71 +57,94 @@ func reportLatency(b *testing.B, d []time.Duration) {
 
 // BenchmarkDeliveryToWait: from a verified event entering dispatch (or a
 // signed delivery entering ServeHTTP) to Wait returning in the goroutine
-// that waits, with the confirming get answered at once.
+// that waits, with the confirming get answered at once, for each body of
+// testdata/events. Each delivery names its own job, and carries that job's
+// correlation token where the body has metadata. Run:
+//
+//	go test -run '^$' -bench DeliveryToWait -benchtime 20000x -count 3 .
 func BenchmarkDeliveryToWait(b *testing.B) {
-	b.Run("dispatch", func(b *testing.B) {
-		r, c := benchClient(b, ReceiverConfig{}, Fallback{Disabled: true})
-		names := make([]string, b.N)
-		for i := range names {
-			names[i] = "batches/d" + strconv.Itoa(i)
-		}
-		lat := make([]time.Duration, 0, b.N)
-		ctx := context.Background()
-		b.ResetTimer()
-		for i := range b.N {
-			f := start(c, instantKind, names[i], names[i], "", false)
-			ev := &Event{Type: "batch.succeeded", Resource: names[i]}
-			t0 := time.Now()
-			if err := r.dispatch(ctx, ev); err != nil {
-				b.Fatal(err)
+	for _, bb := range benchBodies(b) {
+		b.Run("dispatch/"+bb.name, func(b *testing.B) {
+			r, c := benchClient(b, ReceiverConfig{}, Fallback{Disabled: true})
+			keys, toks := make([]string, b.N), make([]string, b.N)
+			evs := make([]*Event, b.N)
+			for i := range evs {
+				toks[i] = tokenFor(bb)
+				body, key := bb.forJob(i, toks[i])
+				ev, err := decodeEvent(body)
+				if err != nil {
+					b.Fatal(err)
+				}
+				keys[i], evs[i] = key, ev
 			}
-			if _, err := f.Wait(ctx); err != nil {
-				b.Fatal(err)
+			lat := make([]time.Duration, 0, b.N)
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := range b.N {
+				f := start(c, instantKind, keys[i], keys[i], toks[i], false)
+				t0 := time.Now()
+				if err := r.dispatch(ctx, evs[i]); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := f.Wait(ctx); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
 			}
-			lat = append(lat, time.Since(t0))
-		}
-		b.StopTimer()
-		reportLatency(b, lat)
-	})
-	b.Run("ServeHTTP", func(b *testing.B) {
-		key := []byte("0123456789abcdef0123456789abcdef")
-		r, c := benchClient(b, ReceiverConfig{Secrets: []string{signature.EncodeSecret(key)}}, Fallback{Disabled: true})
-		type delivery struct {
-			name string
-			req  *http.Request
-		}
-		ds := make([]delivery, b.N)
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		for i := range ds {
-			name := "batches/h" + strconv.Itoa(i)
-			id := "msg_" + strconv.Itoa(i)
-			body := []byte(fmt.Sprintf(`{"type":"batch.succeeded","version":"v1","timestamp":"2026-01-01T00:00:00Z","data":{"id":%q,"output_file_uri":"files/out"}}`, name))
-			req := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("webhook-id", id)
-			req.Header.Set("webhook-timestamp", ts)
-			req.Header.Set("webhook-signature", signature.SignV1(key, id, ts, body))
-			ds[i] = delivery{name, req}
-		}
-		lat := make([]time.Duration, 0, b.N)
-		ctx := context.Background()
-		b.ResetTimer()
-		for i := range b.N {
-			f := start(c, instantKind, ds[i].name, ds[i].name, "", false)
-			w := httptest.NewRecorder()
-			t0 := time.Now()
-			r.ServeHTTP(w, ds[i].req)
-			if _, err := f.Wait(ctx); err != nil {
-				b.Fatal(err)
+			b.StopTimer()
+			reportLatency(b, lat)
+		})
+	}
+	for _, bb := range benchBodies(b) {
+		b.Run("ServeHTTP/"+bb.name, func(b *testing.B) {
+			key := []byte("0123456789abcdef0123456789abcdef")
+			r, c := benchClient(b, ReceiverConfig{Secrets: []string{signature.EncodeSecret(key)}}, Fallback{Disabled: true})
+			type delivery struct {
+				key, token string
+				req        *http.Request
 			}
-			lat = append(lat, time.Since(t0))
-			if w.Code != http.StatusNoContent && w.Code != http.StatusOK {
-				b.Fatalf("delivery answered %d", w.Code)
+			ds := make([]delivery, b.N)
+			ts := strconv.FormatInt(time.Now().Unix(), 10)
+			for i := range ds {
+				tok := tokenFor(bb)
+				body, jobKey := bb.forJob(i, tok)
+				id := "msg_" + strconv.Itoa(i)
+				req := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("webhook-id", id)
+				req.Header.Set("webhook-timestamp", ts)
+				req.Header.Set("webhook-signature", signature.SignV1(key, id, ts, body))
+				ds[i] = delivery{jobKey, tok, req}
 			}
-		}
-		b.StopTimer()
-		reportLatency(b, lat)
-	})
+			lat := make([]time.Duration, 0, b.N)
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := range b.N {
+				f := start(c, instantKind, ds[i].key, ds[i].key, ds[i].token, false)
+				w := httptest.NewRecorder()
+				t0 := time.Now()
+				r.ServeHTTP(w, ds[i].req)
+				if _, err := f.Wait(ctx); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+				if w.Code != http.StatusNoContent && w.Code != http.StatusOK {
+					b.Fatalf("delivery answered %d", w.Code)
+				}
+			}
+			b.StopTimer()
+			reportLatency(b, lat)
+		})
+	}
+}
+
+// tokenFor returns a fresh correlation token for a job whose events carry
+// one in this body, or "" for the thin body.
+func tokenFor(bb benchBody) string {
+	if bb.token == "" {
+		return ""
+	}
+	return newToken()
 }
 
 // BenchmarkPendingFutures holds 100,000 pending jobs, each registered in
