@@ -13,14 +13,16 @@ type aging[V any] struct {
 	head int
 }
 
+// Times are kept as Unix nanoseconds, not time.Time: a third of the size,
+// which counts at a million tombstones.
 type agingEntry[V any] struct {
 	v  V
-	at time.Time
+	at int64
 }
 
 type agingKey struct {
 	key string
-	at  time.Time
+	at  int64
 }
 
 func newAging[V any](ttl time.Duration, max int) aging[V] {
@@ -54,18 +56,19 @@ func (a *aging[V]) put(key string, v V, now time.Time, evict bool) bool {
 			return false
 		}
 	}
-	a.m[key] = agingEntry[V]{v, now}
-	a.fifo = append(a.fifo, agingKey{key, now})
+	at := now.UnixNano()
+	a.m[key] = agingEntry[V]{v, at}
+	a.fifo = append(a.fifo, agingKey{key, at})
 	return true
 }
 
 // expire drops entries older than the TTL and reports how many.
 func (a *aging[V]) expire(now time.Time) int {
 	n := 0
-	cutoff := now.Add(-a.ttl)
-	for a.head < len(a.fifo) && !a.fifo[a.head].at.After(cutoff) {
+	cutoff := now.Add(-a.ttl).UnixNano()
+	for a.head < len(a.fifo) && a.fifo[a.head].at <= cutoff {
 		k := a.fifo[a.head]
-		if e, ok := a.m[k.key]; ok && e.at.Equal(k.at) {
+		if e, ok := a.m[k.key]; ok && e.at == k.at {
 			delete(a.m, k.key)
 			n++
 		}
@@ -81,7 +84,7 @@ func (a *aging[V]) popOldest() bool {
 		k := a.fifo[a.head]
 		a.fifo[a.head] = agingKey{}
 		a.head++
-		if e, ok := a.m[k.key]; ok && e.at.Equal(k.at) {
+		if e, ok := a.m[k.key]; ok && e.at == k.at {
 			delete(a.m, k.key)
 			a.compact()
 			return true
@@ -107,7 +110,7 @@ func (a *aging[V]) compact() {
 	if live := len(a.m); len(a.fifo)-a.head > 4*live+1024 {
 		kept := a.fifo[:0]
 		for _, k := range a.fifo[a.head:] {
-			if e, ok := a.m[k.key]; ok && e.at.Equal(k.at) {
+			if e, ok := a.m[k.key]; ok && e.at == k.at {
 				kept = append(kept, k)
 			}
 		}
