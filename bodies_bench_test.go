@@ -3,6 +3,7 @@ package gemhook
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,8 +52,7 @@ func benchBodies(tb testing.TB) []benchBody {
 // the original, so the size stays what the table says), and the hub key
 // the event routes to.
 func (bb benchBody) forJob(n int, token string) (body []byte, key string) {
-	id := strconv.Itoa(n)
-	id = bb.jobID[:len(bb.jobID)-len(id)] + id
+	id := fmt.Sprintf("j%0*d", len(bb.jobID)-1, n)
 	body = bytes.ReplaceAll(bb.body, []byte(bb.jobID), []byte(id))
 	if bb.token != "" {
 		body = bytes.ReplaceAll(body, []byte(bb.token), []byte(token))

@@ -207,3 +207,55 @@ func BenchmarkPendingFutures(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUnknownJobBurst sends 100,000 verified deliveries, each about a
+// different job that nobody here waits for (the metadata body, with its own
+// token), through ServeHTTP, and reports what the Receiver kept: parked
+// orphans, the deliveries refused with 503 once the orphan buffer is full
+// (Gemini retries them), and the heap still held once the requests are
+// gone. It fails if that heap passes 32 MiB. Run:
+//
+//	go test -run '^$' -bench UnknownJobBurst -benchtime 1x .
+func BenchmarkUnknownJobBurst(b *testing.B) {
+	const burst = 100_000
+	bb := benchBodies(b)[1]
+	key := []byte("0123456789abcdef0123456789abcdef")
+	for range b.N {
+		b.StopTimer()
+		r, _ := benchClient(b, ReceiverConfig{Secrets: []string{signature.EncodeSecret(key)}}, Fallback{Disabled: true})
+		codes := map[int]int{}
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		for i := range burst {
+			body, _ := bb.forJob(i, newToken())
+			id := "msg_" + strconv.Itoa(i)
+			ts := strconv.FormatInt(time.Now().Unix(), 10)
+			req := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("webhook-id", id)
+			req.Header.Set("webhook-timestamp", ts)
+			req.Header.Set("webhook-signature", signature.SignV1(key, id, ts, body))
+			w := httptest.NewRecorder()
+			r.ServeHTTP(w, req)
+			codes[w.Code]++
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		st := r.routes.hub.Stats()
+		held := float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		if codes[http.StatusNoContent]+codes[http.StatusServiceUnavailable] != burst || st.Orphans != codes[http.StatusNoContent] {
+			b.Fatalf("answers %v, %d orphans", codes, st.Orphans)
+		}
+		b.ReportMetric(float64(st.Orphans), "orphans")
+		b.ReportMetric(float64(codes[http.StatusServiceUnavailable]), "refused-503")
+		b.ReportMetric(held/(1<<20), "MiB-held")
+		b.ReportMetric(held/float64(st.Orphans), "B/orphan")
+		if held > 32<<20 {
+			b.Errorf("the burst left %.1f MiB held", held/(1<<20))
+		}
+		runtime.KeepAlive(r)
+	}
+}
