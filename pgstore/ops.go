@@ -1,0 +1,187 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gemhook/gemhook"
+	"github.com/jackc/pgx/v5"
+)
+
+// Deliver implements gemhook.Store in one statement, so one transaction
+// and one round trip: dedupe, the outcome check, keeping the event and the
+// hint (sent at commit).
+func (s *Store) Deliver(ctx context.Context, key, id string, ev gemhook.JobEvent) (bool, error) {
+	if err := s.check(key); err != nil {
+		return false, err
+	}
+	var res string
+	err := s.pool.QueryRow(ctx,
+		"SELECT "+s.name("deliver")+"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+		key, id, ev.Type, ev.Terminal, ev.Token, ev.Code, ev.Message,
+		micros(s.cfg.DedupeTTL), micros(s.cfg.EventTTL), s.cfg.Channel,
+	).Scan(&res)
+	if err != nil {
+		return false, fmt.Errorf("pgstore: deliver %q: %w", key, err)
+	}
+	return res == "duplicate", nil
+}
+
+// Register implements gemhook.Store.
+func (s *Store) Register(ctx context.Context, key string, job gemhook.PendingJob) (gemhook.JobRecord, error) {
+	if err := s.check(key); err != nil {
+		return gemhook.JobRecord{}, err
+	}
+	var meta []byte
+	if job.Metadata != nil {
+		var err error
+		if meta, err = json.Marshal(job.Metadata); err != nil {
+			return gemhook.JobRecord{}, fmt.Errorf("pgstore: register %q: metadata: %w", key, err)
+		}
+	}
+	rec, err := s.record(ctx,
+		"SELECT * FROM "+s.name("register")+"($1, $2, $3, $4, $5, $6, $7)",
+		key, job.Name, string(job.Kind), job.Token, job.Submitted, meta, micros(s.cfg.JobTTL))
+	if err != nil {
+		return rec, fmt.Errorf("pgstore: register %q: %w", key, err)
+	}
+	return rec, nil
+}
+
+// Lookup implements gemhook.Store.
+func (s *Store) Lookup(ctx context.Context, key string) (gemhook.JobRecord, error) {
+	if err := s.check(key); err != nil {
+		return gemhook.JobRecord{}, err
+	}
+	rec, err := s.record(ctx, "SELECT * FROM "+s.name("job_record")+"($1)", key)
+	if err != nil {
+		return rec, fmt.Errorf("pgstore: lookup %q: %w", key, err)
+	}
+	return rec, nil
+}
+
+// record runs a query that returns one row of job_record.
+func (s *Store) record(ctx context.Context, sql string, args ...any) (gemhook.JobRecord, error) {
+	var (
+		rec                  gemhook.JobRecord
+		name, kind, token    *string
+		submitted            *time.Time
+		meta, events         []byte
+		state, code, message *string
+		value                []byte
+	)
+	err := s.pool.QueryRow(ctx, sql, args...).Scan(
+		&name, &kind, &token, &submitted, &meta, &events, &state, &code, &message, &value)
+	if err != nil {
+		return rec, err
+	}
+	if name != nil {
+		job := &gemhook.PendingJob{Name: *name, Kind: gemhook.JobKind(*kind), Token: *token, Submitted: *submitted}
+		if meta != nil {
+			if err := json.Unmarshal(meta, &job.Metadata); err != nil {
+				return rec, fmt.Errorf("metadata: %w", err)
+			}
+		}
+		rec.Job = job
+	}
+	if events != nil {
+		if err := json.Unmarshal(events, &rec.Events); err != nil {
+			return rec, fmt.Errorf("events: %w", err)
+		}
+	}
+	if state != nil {
+		rec.Outcome = &gemhook.Outcome{State: *state, Code: *code, Message: *message, Value: value}
+	}
+	return rec, nil
+}
+
+// Settle implements gemhook.Store: first wins, in one transaction.
+func (s *Store) Settle(ctx context.Context, key string, o gemhook.Outcome) (gemhook.Outcome, error) {
+	if err := s.check(key); err != nil {
+		return gemhook.Outcome{}, err
+	}
+	var won gemhook.Outcome
+	err := s.pool.QueryRow(ctx,
+		"SELECT * FROM "+s.name("settle")+"($1, $2, $3, $4, $5, $6, $7)",
+		key, o.State, o.Code, o.Message, o.Value, micros(s.cfg.OutcomeTTL), s.cfg.Channel,
+	).Scan(&won.State, &won.Code, &won.Message, &won.Value)
+	if err != nil {
+		return gemhook.Outcome{}, fmt.Errorf("pgstore: settle %q: %w", key, err)
+	}
+	return won, nil
+}
+
+// Lease implements gemhook.Store on the database's clock: the row is taken
+// when it is free, expired, or already owner's.
+func (s *Store) Lease(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
+	if err := s.check(key); err != nil {
+		return false, err
+	}
+	if ttl <= 0 {
+		return false, fmt.Errorf("%w: %v", ErrInvalidTTL, ttl)
+	}
+	var got bool
+	err := s.pool.QueryRow(ctx, `INSERT INTO `+s.name("leases")+` AS l (key, owner, expires_at)
+		VALUES ($1, $2, clock_timestamp() + $3 * interval '1 microsecond')
+		ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+			WHERE l.owner = excluded.owner OR l.expires_at <= clock_timestamp()
+		RETURNING true`, key, owner, max(micros(ttl), 1)).Scan(&got)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("pgstore: lease %q: %w", key, err)
+	}
+	return got, nil
+}
+
+// Release implements gemhook.Store.
+func (s *Store) Release(ctx context.Context, key, owner string) error {
+	if err := s.check(key); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx, "DELETE FROM "+s.name("leases")+" WHERE key = $1 AND owner = $2", key, owner)
+	if err != nil {
+		return fmt.Errorf("pgstore: release %q: %w", key, err)
+	}
+	return nil
+}
+
+// Pending implements gemhook.Store.
+func (s *Store) Pending(ctx context.Context) ([]gemhook.PendingJob, error) {
+	if err := s.check(""); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT j.name, j.kind, j.token, j.submitted, j.metadata
+		FROM `+s.name("jobs")+` j
+		WHERE j.expires_at > now() AND NOT EXISTS (
+			SELECT 1 FROM `+s.name("outcomes")+` o WHERE o.key = j.key AND o.expires_at > now())
+		ORDER BY j.submitted, j.seq`)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: pending: %w", err)
+	}
+	jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (gemhook.PendingJob, error) {
+		var (
+			job  gemhook.PendingJob
+			kind string
+			meta []byte
+		)
+		if err := r.Scan(&job.Name, &kind, &job.Token, &job.Submitted, &meta); err != nil {
+			return job, err
+		}
+		job.Kind = gemhook.JobKind(kind)
+		if meta != nil {
+			if err := json.Unmarshal(meta, &job.Metadata); err != nil {
+				return job, fmt.Errorf("metadata: %w", err)
+			}
+		}
+		return job, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: pending: %w", err)
+	}
+	return jobs, nil
+}
