@@ -3,8 +3,8 @@ package pgstore
 import (
 	"context"
 	"errors"
-	"runtime"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
