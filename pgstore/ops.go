@@ -43,8 +43,8 @@ func (s *Store) Register(ctx context.Context, key string, job gemhook.PendingJob
 		}
 	}
 	rec, err := s.record(ctx,
-		"SELECT * FROM "+s.name("register")+"($1, $2, $3, $4, $5, $6, $7)",
-		key, job.Name, string(job.Kind), job.Token, job.Submitted, meta, micros(s.cfg.JobTTL))
+		"SELECT * FROM "+s.name("register")+"($1, $2, $3, $4, $5, $6, $7, $8)",
+		key, job.Name, string(job.Kind), job.Token, job.Submitted, job.Submitted.Nanosecond()%1000, meta, micros(s.cfg.JobTTL))
 	if err != nil {
 		return rec, fmt.Errorf("pgstore: register %q: %w", key, err)
 	}
@@ -67,25 +67,21 @@ func (s *Store) Lookup(ctx context.Context, key string) (gemhook.JobRecord, erro
 func (s *Store) record(ctx context.Context, sql string, args ...any) (gemhook.JobRecord, error) {
 	var (
 		rec                  gemhook.JobRecord
-		name, kind, token    *string
-		submitted            *time.Time
-		meta, events         []byte
+		job                  pendingRow
+		events               []byte
 		state, code, message *string
 		value                []byte
 	)
 	err := s.pool.QueryRow(ctx, sql, args...).Scan(
-		&name, &kind, &token, &submitted, &meta, &events, &state, &code, &message, &value)
+		&job.name, &job.kind, &job.token, &job.submitted, &job.nanos, &job.meta,
+		&events, &state, &code, &message, &value)
 	if err != nil {
 		return rec, err
 	}
-	if name != nil {
-		job := &gemhook.PendingJob{Name: *name, Kind: gemhook.JobKind(*kind), Token: *token, Submitted: *submitted}
-		if meta != nil {
-			if err := json.Unmarshal(meta, &job.Metadata); err != nil {
-				return rec, fmt.Errorf("metadata: %w", err)
-			}
+	if job.name != nil {
+		if rec.Job, err = job.decode(); err != nil {
+			return rec, err
 		}
-		rec.Job = job
 	}
 	if events != nil {
 		if err := json.Unmarshal(events, &rec.Events); err != nil {
@@ -155,33 +151,48 @@ func (s *Store) Pending(ctx context.Context) ([]gemhook.PendingJob, error) {
 	if err := s.check(""); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT j.name, j.kind, j.token, j.submitted, j.metadata
+	rows, err := s.pool.Query(ctx, `SELECT j.name, j.kind, j.token, j.submitted, j.submitted_ns, j.metadata
 		FROM `+s.name("jobs")+` j
 		WHERE j.expires_at > now() AND NOT EXISTS (
 			SELECT 1 FROM `+s.name("outcomes")+` o WHERE o.key = j.key AND o.expires_at > now())
-		ORDER BY j.submitted, j.seq`)
+		ORDER BY j.submitted, j.submitted_ns, j.seq`)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: pending: %w", err)
 	}
 	jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (gemhook.PendingJob, error) {
-		var (
-			job  gemhook.PendingJob
-			kind string
-			meta []byte
-		)
-		if err := r.Scan(&job.Name, &kind, &job.Token, &job.Submitted, &meta); err != nil {
-			return job, err
+		var job pendingRow
+		if err := r.Scan(&job.name, &job.kind, &job.token, &job.submitted, &job.nanos, &job.meta); err != nil {
+			return gemhook.PendingJob{}, err
 		}
-		job.Kind = gemhook.JobKind(kind)
-		if meta != nil {
-			if err := json.Unmarshal(meta, &job.Metadata); err != nil {
-				return job, fmt.Errorf("metadata: %w", err)
-			}
+		p, err := job.decode()
+		if err != nil {
+			return gemhook.PendingJob{}, err
 		}
-		return job, nil
+		return *p, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: pending: %w", err)
 	}
 	return jobs, nil
+}
+
+// pendingRow is a row of jobs as read; name is nil when there is none.
+type pendingRow struct {
+	name, kind, token *string
+	submitted         *time.Time
+	nanos             *int32
+	meta              []byte
+}
+
+func (r pendingRow) decode() (*gemhook.PendingJob, error) {
+	job := &gemhook.PendingJob{
+		Name: *r.name, Kind: gemhook.JobKind(*r.kind), Token: *r.token,
+		Submitted: r.submitted.Add(time.Duration(*r.nanos)),
+	}
+	if r.meta != nil {
+		if err := json.Unmarshal(r.meta, &job.Metadata); err != nil {
+			return nil, fmt.Errorf("metadata of %s: %w", job.Name, err)
+		}
+	}
+	return job, nil
 }

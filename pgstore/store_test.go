@@ -291,3 +291,45 @@ func TestOpenCloseNoLeak(t *testing.T) {
 	s.Close()
 	waitFor(t, func() bool { return runtime.NumGoroutine() <= before })
 }
+
+// A registration comes back exactly as it went in (to the nanosecond), the
+// first one stays, and settling removes it from the pending ones.
+func TestRegisterRoundTrip(t *testing.T) {
+	schema := schemaFor(t)
+	a, b := open(t, schema, Config{}), open(t, schema, Config{})
+	ctx := context.Background()
+	when := time.Date(2026, 12, 2, 13, 0, 0, 123456789, time.UTC)
+	job := gemhook.PendingJob{Name: "batches/r", Kind: gemhook.KindVideos, Token: "t1", Submitted: when, Metadata: map[string]any{"tenant": "acme"}}
+	if _, err := a.Deliver(ctx, "batches/r", "m1", terminal); err != nil {
+		t.Fatal(err)
+	}
+	first, err := a.Register(ctx, "batches/r", job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := job
+	later.Token, later.Submitted = "t2", when.Add(time.Hour)
+	second, err := b.Register(ctx, "batches/r", later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range []gemhook.JobRecord{first, second} {
+		if rec.Job == nil || !rec.Job.Submitted.Equal(when) || rec.Job.Token != "t1" || rec.Job.Kind != gemhook.KindVideos ||
+			rec.Job.Metadata["tenant"] != "acme" || len(rec.Events) != 1 || rec.Outcome != nil {
+			t.Fatalf("record %+v %+v", rec.Job, rec)
+		}
+	}
+	if p, err := b.Pending(ctx); err != nil || len(p) != 1 || !p[0].Submitted.Equal(when) {
+		t.Fatalf("pending %+v %v", p, err)
+	}
+	if _, err := b.Settle(ctx, "batches/r", gemhook.Outcome{State: "JOB_STATE_SUCCEEDED", Value: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := a.Pending(ctx); err != nil || len(p) != 0 {
+		t.Fatalf("pending after settle %+v %v", p, err)
+	}
+	rec, err := a.Register(ctx, "batches/r", job)
+	if err != nil || rec.Job != nil || rec.Outcome == nil || string(rec.Outcome.Value) != "{}" {
+		t.Fatalf("registering a settled job: %+v %v", rec, err)
+	}
+}
