@@ -157,6 +157,10 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("%w: ListenDSN: %w", ErrInvalidConfig, err)
 		}
 	}
+	if listen.RuntimeParams["application_name"] == "" {
+		// So that an operator can tell it in pg_stat_activity.
+		listen.RuntimeParams["application_name"] = "gemhook pgstore listener"
+	}
 	if err := pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("pgstore: connecting: %w", err)
 	}
