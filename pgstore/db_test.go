@@ -70,8 +70,8 @@ func newPool(t testing.TB) *pgxpool.Pool {
 	return pool
 }
 
-// open returns a store on schema over a pool of its own; both are closed
-// when t ends.
+// open returns a store on schema over a pool of its own, which its Close
+// closes; both are closed when t ends at the latest.
 func open(t testing.TB, schema string, cfg Config) *Store {
 	t.Helper()
 	cfg.Schema = schema
@@ -79,6 +79,7 @@ func open(t testing.TB, schema string, cfg Config) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.ownPool = true // as Open's: Close ends every goroutine
 	t.Cleanup(func() { s.Close() })
 	return s
 }

@@ -94,7 +94,8 @@ $fn$;
 
 -- deliver returns 'duplicate', 'settled' (the job has an outcome: not
 -- kept), 'kept', or 'dropped' (an event of the same token and terminality
--- is kept already, or the job has its maximum of events).
+-- is kept already, the job has its maximum of events, or the event is
+-- progress of a job nobody registered).
 CREATE OR REPLACE FUNCTION {s}.deliver(p_key text, p_id text, p_type text, p_terminal boolean,
 	p_token text, p_code text, p_message text, p_dedupe_us bigint, p_event_us bigint, p_channel text)
 RETURNS text
@@ -124,6 +125,10 @@ BEGIN
 		RETURN 'dropped';
 	END IF;
 	SELECT j.expires_at INTO job_expiry FROM {s}.jobs j WHERE j.key = p_key AND j.expires_at > now();
+	IF job_expiry IS NULL AND NOT p_terminal THEN
+		-- Progress of a job nobody waits for: nothing to keep.
+		RETURN 'dropped';
+	END IF;
 	INSERT INTO {s}.events (key, token, terminal, type, code, message, expires_at)
 	VALUES (p_key, p_token, p_terminal, p_type, p_code, p_message,
 		greatest(now() + p_event_us * interval '1 microsecond', job_expiry))
