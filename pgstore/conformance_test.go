@@ -33,10 +33,9 @@ func TestConformance(t *testing.T) {
 // nothing is lost.
 func TestReplicas(t *testing.T) {
 	server(t)
-	rep := storetest.RunReplicas(t, harness(), storetest.ReplicaOptions{
+	storetest.RunReplicas(t, harness(), storetest.ReplicaOptions{
 		Disrupt: func(t testing.TB, s gemhook.Store) { terminate(t, s.(*Store)) },
 	})
-	t.Logf("%+v", rep)
 }
 
 func BenchmarkDeliveryToWait(b *testing.B) {

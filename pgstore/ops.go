@@ -11,25 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Deliver implements gemhook.Store in one statement, so one transaction
-// and one round trip: dedupe, the outcome check, keeping the event and the
-// hint (sent at commit).
-func (s *Store) Deliver(ctx context.Context, key, id string, ev gemhook.JobEvent) (bool, error) {
-	if err := s.check(key); err != nil {
-		return false, err
-	}
-	var res string
-	err := s.pool.QueryRow(ctx,
-		"SELECT "+s.name("deliver")+"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-		key, id, ev.Type, ev.Terminal, ev.Token, ev.Code, ev.Message,
-		micros(s.cfg.DedupeTTL), micros(s.cfg.EventTTL), s.cfg.Channel,
-	).Scan(&res)
-	if err != nil {
-		return false, fmt.Errorf("pgstore: deliver %q: %w", key, err)
-	}
-	return res == "duplicate", nil
-}
-
 // Register implements gemhook.Store.
 func (s *Store) Register(ctx context.Context, key string, job gemhook.PendingJob) (gemhook.JobRecord, error) {
 	if err := s.check(key); err != nil {

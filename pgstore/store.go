@@ -119,6 +119,9 @@ type Store struct {
 	wg     sync.WaitGroup
 	subs   subscribers
 	pid    atomic.Uint32 // server pid of the listening connection; 0: none
+
+	deliveries chan *delivery
+	stopped    <-chan struct{} // closed by Close
 }
 
 var _ gemhook.Store = (*Store)(nil)
@@ -169,10 +172,14 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.wg.Add(2)
+	s.cancel, s.stopped = cancel, bg.Done()
+	s.deliveries = make(chan *delivery, maxBatch)
+	s.wg.Add(2 + deliverWorkers)
 	go s.listenLoop(bg)
 	go s.sweepLoop(bg)
+	for range deliverWorkers {
+		go s.deliverLoop(bg)
+	}
 	return s, nil
 }
 

@@ -236,10 +236,10 @@ func TestEventCap(t *testing.T) {
 	if err != nil || len(rec.Events) != maxEvents {
 		t.Fatalf("%d events kept (%v), want %d", len(rec.Events), err, maxEvents)
 	}
-	if _, err := s.Deliver(ctx, "batches/one", "", gemhook.JobEvent{Type: "first", Token: "t"}); err != nil {
+	if _, err := s.Deliver(ctx, "batches/one", "", gemhook.JobEvent{Type: "first", Terminal: true, Token: "t"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Deliver(ctx, "batches/one", "", gemhook.JobEvent{Type: "second", Token: "t"}); err != nil {
+	if _, err := s.Deliver(ctx, "batches/one", "", gemhook.JobEvent{Type: "second", Terminal: true, Token: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	if rec, _ := s.Lookup(ctx, "batches/one"); len(rec.Events) != 1 || rec.Events[0].Type != "first" {
