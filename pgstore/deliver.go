@@ -102,7 +102,7 @@ func (s *Store) drainDeliveries() {
 }
 
 func (s *Store) deliverBatch(ctx context.Context, batch []*delivery) {
-	live := batch[:0]
+	live := make([]*delivery, 0, len(batch))
 	for _, d := range batch {
 		if err := d.ctx.Err(); err != nil {
 			d.done <- deliveryResult{err: fmt.Errorf("pgstore: deliver %q: %w", d.key, err)}
