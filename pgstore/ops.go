@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -101,14 +100,7 @@ func (s *Store) Lease(ctx context.Context, key, owner string, ttl time.Duration)
 		return false, fmt.Errorf("%w: %v", ErrInvalidTTL, ttl)
 	}
 	var got bool
-	err := s.pool.QueryRow(ctx, `INSERT INTO `+s.name("leases")+` AS l (key, owner, expires_at)
-		VALUES ($1, $2, clock_timestamp() + $3 * interval '1 microsecond')
-		ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-			WHERE l.owner = excluded.owner OR l.expires_at <= clock_timestamp()
-		RETURNING true`, key, owner, max(micros(ttl), 1)).Scan(&got)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
+	err := s.pool.QueryRow(ctx, "SELECT "+s.name("lease")+"($1, $2, $3)", key, owner, max(micros(ttl), 1)).Scan(&got)
 	if err != nil {
 		return false, fmt.Errorf("pgstore: lease %q: %w", key, err)
 	}
@@ -120,7 +112,7 @@ func (s *Store) Release(ctx context.Context, key, owner string) error {
 	if err := s.check(key); err != nil {
 		return err
 	}
-	_, err := s.pool.Exec(ctx, "DELETE FROM "+s.name("leases")+" WHERE key = $1 AND owner = $2", key, owner)
+	_, err := s.pool.Exec(ctx, "SELECT "+s.name("release")+"($1, $2)", key, owner)
 	if err != nil {
 		return fmt.Errorf("pgstore: release %q: %w", key, err)
 	}

@@ -168,6 +168,33 @@ BEGIN
 END
 $fn$;
 
+-- lease takes or renews key's lease for owner: when it is free, expired
+-- or owner's. Its commit does not wait for the disk: a lease lost in a
+-- crash costs at most one more poll.
+CREATE OR REPLACE FUNCTION {s}.lease(p_key text, p_owner text, p_us bigint)
+RETURNS boolean
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+BEGIN
+	PERFORM set_config('synchronous_commit', 'off', true);
+	INSERT INTO {s}.leases AS l (key, owner, expires_at)
+	VALUES (p_key, p_owner, clock_timestamp() + p_us * interval '1 microsecond')
+	ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+		WHERE l.owner = excluded.owner OR l.expires_at <= clock_timestamp();
+	RETURN FOUND;
+END
+$fn$;
+
+-- release gives up owner's lease on key, without waiting for the disk.
+CREATE OR REPLACE FUNCTION {s}.release(p_key text, p_owner text)
+RETURNS void
+LANGUAGE plpgsql AS $fn$
+BEGIN
+	PERFORM set_config('synchronous_commit', 'off', true);
+	DELETE FROM {s}.leases l WHERE l.key = p_key AND l.owner = p_owner;
+END
+$fn$;
+
 -- settle records the first outcome, forgets the job's registration, events
 -- and lease, hints, and returns the outcome that holds.
 CREATE OR REPLACE FUNCTION {s}.settle(p_key text, p_state text, p_code text, p_message text,
