@@ -41,21 +41,21 @@
 // kept for a job, at most 8 each, the first per token and terminality),
 // outcomes (the first outcome of each job), dedupe (webhook ids seen) and
 // leases (who polls a job), each with an expires_at column; and the
-// functions job_record, deliver, register, settle, lease and release. Creating them needs
-// the CREATE privilege on the database (or an existing schema the user
-// owns); several replicas may create them at once.
+// functions job_record, deliver, register, settle, lease and release.
+// Creating them needs the CREATE privilege on the database (or an existing
+// schema the user owns); several replicas may create them at once.
 //
 // # PgBouncer and other poolers
 //
-// The store's queries are single statements and its locks are
-// transaction-scoped, so its pool may go through PgBouncer in transaction
-// mode (with pgx's default statement cache this needs PgBouncer 1.21 or
-// later with max_prepared_statements set; otherwise add
+// The store keeps no state in a session: its locks are transaction-scoped
+// and its settings transaction-local, so its pool may go through PgBouncer
+// in transaction mode (with pgx's default statement cache this needs
+// PgBouncer 1.21 or later with max_prepared_statements set; otherwise add
 // default_query_exec_mode=exec to the DSN). LISTEN cannot: it belongs to a
-// session, and a transaction pooler hands the session to other clients
-// between transactions, so hints would stop arriving (and session-level
-// advisory locks, which this store does not use, would be held by
-// whichever client got the connection). Point Config.ListenDSN at the
+// session, and a transaction pooler hands the server connection to other
+// clients between transactions, so hints would stop arriving (and so would
+// session-level advisory locks, which this store does not use: whichever
+// client got the connection would hold them). Point Config.ListenDSN at the
 // server directly, or at a PgBouncer pool in session mode.
 //
 // # Latency and durability
