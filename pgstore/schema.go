@@ -2,6 +2,8 @@ package pgstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -246,26 +248,38 @@ func locksFor(schema string) lockIDs {
 
 // migrate creates what is missing, one replica at a time: concurrent
 // CREATE ... IF NOT EXISTS statements can fail on the catalog's unique
-// indexes.
+// indexes. The schema's comment names the version of its definitions; when
+// it is current, nothing is locked but the advisory lock, since DDL on
+// tables in use would wait on (and could deadlock with) the replicas
+// writing to them.
 func migrate(ctx context.Context, pool *pgxpool.Pool, schema string, locks lockIDs) error {
 	ddl := strings.NewReplacer(
 		"{s}", pgx.Identifier{schema}.Sanitize(),
 		"LOCKCLASS", fmt.Sprint(locks.keyClass),
 		"MAXEVENTS", fmt.Sprint(maxEvents),
 	).Replace(schemaSQL)
-	tx, err := pool.Begin(ctx)
+	sum := sha256.Sum256([]byte(ddl))
+	version := "gemhook pgstore " + hex.EncodeToString(sum[:8])
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", locks.migrate); err != nil {
+			return err
+		}
+		var have *string
+		err := tx.QueryRow(ctx, "SELECT obj_description(to_regnamespace($1), 'pg_namespace')", schema).Scan(&have)
+		if err != nil || (have != nil && *have == version) {
+			return err
+		}
+		if _, err := tx.Exec(ctx, ddl); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "COMMENT ON SCHEMA "+pgx.Identifier{schema}.Sanitize()+" IS "+quote(version))
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("pgstore: creating tables in %s: %w", schema, err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", locks.migrate); err != nil {
-		return fmt.Errorf("pgstore: creating tables in %s: %w", schema, err)
-	}
-	if _, err := tx.Exec(ctx, ddl); err != nil {
-		return fmt.Errorf("pgstore: creating tables in %s: %w", schema, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("pgstore: creating tables in %s: %w", schema, err)
 	}
 	return nil
 }
+
+// quote makes a SQL string literal of s, which holds no quote.
+func quote(s string) string { return "'" + s + "'" }

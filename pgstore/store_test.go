@@ -333,3 +333,27 @@ func TestRegisterRoundTrip(t *testing.T) {
 		t.Fatalf("registering a settled job: %+v %v", rec, err)
 	}
 }
+
+// A replica that starts while the others write takes no table lock when
+// the tables are current: here a table locked by another transaction does
+// not delay it.
+func TestStartDoesNotLockCurrentTables(t *testing.T) {
+	schema := schemaFor(t)
+	a := open(t, schema, Config{})
+	ctx := context.Background()
+	tx, err := a.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+a.name("events")+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	s, err := New(sctx, newPool(t), Config{Schema: schema})
+	if err != nil {
+		t.Fatalf("a replica starting while a table is locked: %v", err)
+	}
+	s.Close()
+}
