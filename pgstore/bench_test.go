@@ -61,16 +61,7 @@ func BenchmarkHint(b *testing.B) {
 			schema := schemaFor(b)
 			a := benchStore(b, schema, sc, nil)
 			r := benchStore(b, schema, sc, nil)
-			hints := make(chan string, 1024)
-			resynced := make(chan struct{}, 1)
-			stop := r.Subscribe(func(k string) { hints <- k }, func() {
-				select {
-				case resynced <- struct{}{}:
-				default:
-				}
-			})
-			defer stop()
-			<-resynced
+			hints := listening(b, r)
 			ctx := context.Background()
 			lat := make([]time.Duration, 0, b.N)
 			ev := gemhook.JobEvent{Type: "batch.succeeded", Terminal: true}

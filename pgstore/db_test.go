@@ -83,3 +83,25 @@ func open(t testing.TB, schema string, cfg Config) *Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// listening subscribes to s, waits until its subscription stands, and
+// returns the keys it hears (up to 4096 unread).
+func listening(t testing.TB, s *Store) <-chan string {
+	t.Helper()
+	hints := make(chan string, 4096)
+	resynced := make(chan struct{}, 1)
+	stop := s.Subscribe(func(k string) {
+		select {
+		case hints <- k:
+		default:
+		}
+	}, func() {
+		select {
+		case resynced <- struct{}{}:
+		default:
+		}
+	})
+	t.Cleanup(stop)
+	<-resynced
+	return hints
+}

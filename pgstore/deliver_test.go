@@ -47,16 +47,7 @@ func TestBatchWithABadDelivery(t *testing.T) {
 func TestBatchHints(t *testing.T) {
 	schema := schemaFor(t)
 	a, b := open(t, schema, Config{}), open(t, schema, Config{})
-	hints := make(chan string, 64)
-	synced := make(chan struct{}, 1)
-	stop := b.Subscribe(func(k string) { hints <- k }, func() {
-		select {
-		case synced <- struct{}{}:
-		default:
-		}
-	})
-	defer stop()
-	<-synced
+	hints := listening(t, b)
 	ctx := context.Background()
 	var batch []*delivery
 	for i := range 5 {
