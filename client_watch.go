@@ -24,8 +24,10 @@ const callTimeout = time.Minute
 const storeTimeout = 10 * time.Second
 
 // leaseTTL is how long one replica's check of a job keeps the others from
-// checking it: one get, with a margin.
-const leaseTTL = callTimeout + 15*time.Second
+// checking it. A get takes well under a second; one slower than this costs
+// at most a second get by another replica, while a lease left by a
+// replica that died holds its successor off for no longer than this.
+const leaseTTL = 20 * time.Second
 
 // untrustedEvery spaces the gets that events without the job's token may
 // cause: such an event is not evidence, only a reason to ask the API.
@@ -209,6 +211,15 @@ func (w *watch[T]) check(ctx context.Context) {
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	held, err := w.c.store.Lease(sctx, w.key, w.c.owner, leaseTTL)
 	cancel()
+	if held {
+		// Released even when the Client is closing: a lease left behind
+		// would hold a successor off this job until it expires.
+		defer func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+			w.c.store.Release(rctx, w.key, w.c.owner)
+			cancel()
+		}()
+	}
 	if ctx.Err() != nil {
 		return
 	}
@@ -219,11 +230,6 @@ func (w *watch[T]) check(ctx context.Context) {
 		w.retry(true)
 		return
 	}
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-		w.c.store.Release(rctx, w.key, w.c.owner)
-		cancel()
-	}()
 	w.get(ctx)
 }
 
@@ -242,6 +248,18 @@ func (w *watch[T]) look(ctx context.Context, registered, mustGet bool) (ask, ok 
 	cancel()
 	if ctx.Err() != nil {
 		return false, false // closing
+	}
+	if err == nil && registered && rec.Job == nil && rec.Outcome == nil {
+		// The Store forgot the job (a server restarted without
+		// persistence, say), and with it any event it had taken: register
+		// it again and ask the API once.
+		sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		rec, err = w.c.store.Register(sctx, w.key, w.job)
+		cancel()
+		mustGet = true
+	}
+	if ctx.Err() != nil {
+		return false, false
 	}
 	if err != nil {
 		w.storeFailed(ctx, err)
@@ -414,7 +432,16 @@ func (w *watch[T]) retry(get bool) {
 	default:
 		w.phase = idle
 		w.mustGet = w.mustGet || get
-		w.scheduleLocked(w.c.retryBase, true, false)
+		// Backoff, but never past a lease's life: the holder may be gone.
+		d := w.c.retryBase
+		for i := uint8(0); i < w.step && d < leaseTTL/2; i++ {
+			d *= 2
+		}
+		w.step = min(w.step+1, 64)
+		d = min(d, leaseTTL/2)
+		at := w.c.now().Add(d - d/4 + rand.N(d/4+1))
+		w.pollAt, w.fireGets = at.UnixNano(), false
+		w.c.sched.Schedule(&w.entry, w, at)
 	}
 	w.mu.Unlock()
 }
