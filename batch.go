@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"google.golang.org/genai"
-
-	"github.com/gemhook/gemhook/internal/hub"
 )
 
 // SubmitBatch creates a batch job through genai with this Client's webhook
@@ -33,10 +31,10 @@ func (c *Client) SubmitBatch(ctx context.Context, model string, src *genai.Batch
 	if job == nil || job.Name == "" {
 		return failed[*genai.BatchJob](fmt.Errorf("gemhook: create batch: Gemini returned no job name"))
 	}
-	if f, ok := settledNow(c, batchKind, job.Name, job.Name, job); ok {
+	if f, ok := settledNow(ctx, c, batchKind, job.Name, job.Name, job); ok {
 		return f
 	}
-	return start(c, batchKind, job.Name, job.Name, token, false)
+	return start(ctx, c, batchKind, job.Name, job.Name, token, metadataOf(wc), false)
 }
 
 // AwaitBatch attaches to a batch job that already exists, by name
@@ -50,11 +48,12 @@ func (c *Client) AwaitBatch(name string) *Future[*genai.BatchJob] {
 	if !strings.HasPrefix(name, "batches/") {
 		name = "batches/" + name
 	}
-	return start(c, batchKind, name, name, "", true)
+	return start(context.Background(), c, batchKind, name, name, "", nil, true)
 }
 
 var batchKind = &kind[*genai.BatchJob]{
 	name: "batch",
+	kind: KindBatch,
 	get: func(ctx context.Context, c *Client, name string) (*genai.BatchJob, error) {
 		return c.genai.Batches.Get(ctx, name, nil)
 	},
@@ -63,7 +62,7 @@ var batchKind = &kind[*genai.BatchJob]{
 
 // batchSettled follows the Gemini API's terminal states. BatchJob.Error is
 // never filled in Gemini API mode, so the event's code and message stand in.
-func batchSettled(job *genai.BatchJob, name string, hint hub.Note) (bool, string, error) {
+func batchSettled(job *genai.BatchJob, name string, hint JobEvent) (bool, string, error) {
 	if job == nil {
 		return false, "", nil
 	}

@@ -1,6 +1,7 @@
 package gemhook
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 
 	"google.golang.org/genai"
 
+	"github.com/gemhook/gemhook/internal/hub"
 	"github.com/gemhook/gemhook/internal/reconcile"
 )
 
@@ -65,6 +67,8 @@ type Client struct {
 	genai      *genai.Client
 	recv       *Receiver
 	hub        jobHub
+	store      Store
+	owner      string // names this Client's poll leases in the Store
 	webhookURL string
 	after      time.Duration
 	every      time.Duration
@@ -79,6 +83,12 @@ type Client struct {
 	mu      sync.Mutex
 	closed  bool
 	pending map[closer]struct{}
+}
+
+// jobHub is what a Client uses of its Receiver's hub.
+type jobHub interface {
+	Register(key string, w hub.Waiter)
+	Unregister(key string, w hub.Waiter)
 }
 
 // closer is a pending job, settled with ErrClosed when its Client closes.
@@ -120,7 +130,9 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		genai:      cfg.GenAI,
 		recv:       cfg.Receiver,
-		hub:        cfg.Receiver.routes.hub,
+		hub:        cfg.Receiver.hub,
+		store:      cfg.Receiver.store,
+		owner:      newToken(),
 		webhookURL: cfg.WebhookURL,
 		after:      fb.After,
 		every:      fb.Every,
@@ -163,6 +175,19 @@ func (c *Client) Close() error {
 		p.closeWith(ErrClosed)
 	}
 	return nil
+}
+
+// Pending lists the jobs that this service submitted or attached to and
+// that have not settled, oldest first: with a shared Store
+// (ReceiverConfig.Store) those of every replica, without one those of this
+// process. A replica that restarts attaches to them again with the Await*
+// method that each one's Kind names; their correlation tokens are kept in
+// the Store, so their events are still checked against them.
+func (c *Client) Pending(ctx context.Context) ([]PendingJob, error) {
+	if c.isClosed() {
+		return nil, ErrClosed
+	}
+	return c.store.Pending(ctx)
 }
 
 // track records p as pending; it reports false once the Client is closed.

@@ -70,7 +70,7 @@ func BenchmarkDeliveryToWait(b *testing.B) {
 		ctx := context.Background()
 		b.ResetTimer()
 		for i := range b.N {
-			f := start(c, instantKind, names[i], names[i], "", false)
+			f := start(ctx, c, instantKind, names[i], names[i], "", nil, false)
 			ev := &Event{Type: "batch.succeeded", Resource: names[i]}
 			t0 := time.Now()
 			if err := r.dispatch(ctx, ev); err != nil {
@@ -108,7 +108,7 @@ func BenchmarkDeliveryToWait(b *testing.B) {
 		ctx := context.Background()
 		b.ResetTimer()
 		for i := range b.N {
-			f := start(c, instantKind, ds[i].name, ds[i].name, "", false)
+			f := start(ctx, c, instantKind, ds[i].name, ds[i].name, "", nil, false)
 			w := httptest.NewRecorder()
 			t0 := time.Now()
 			r.ServeHTTP(w, ds[i].req)
@@ -143,14 +143,15 @@ func BenchmarkPendingFutures(b *testing.B) {
 		g0 := runtime.NumGoroutine()
 		b.StartTimer()
 		fs := make([]*Future[*genai.BatchJob], n)
+		ctx := context.Background()
 		for i := range fs {
-			fs[i] = start(c, instantKind, names[i], names[i], newToken(), false)
+			fs[i] = start(ctx, c, instantKind, names[i], names[i], newToken(), nil, false)
 		}
 		b.StopTimer()
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		g1 := runtime.NumGoroutine()
-		if got := c.hub.Stats().Waiting; got != n {
+		if got := c.recv.hub.Len(); got != n {
 			b.Fatalf("%d waiting, want %d", got, n)
 		}
 		if c.sched.Len() != n {

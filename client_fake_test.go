@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -105,4 +106,28 @@ func (f *fakeBatches) genai(t testing.TB) *genai.Client {
 		t.Fatal(err)
 	}
 	return gc
+}
+
+// recvStats is what tests read of a Receiver's own store and hub.
+type recvStats struct {
+	Waiting, Orphans, Tombstones int
+}
+
+func statsOf(r *Receiver) recvStats {
+	m := r.memory.stats()
+	return recvStats{Waiting: r.hub.Len(), Orphans: m.Orphans, Tombstones: m.Outcomes}
+}
+
+// drain waits until no check is queued or running: every wake that has
+// been pushed has been handled.
+func (w *workers) drain() {
+	for {
+		w.mu.Lock()
+		idle := w.active == 0 && w.head == len(w.queue)
+		w.mu.Unlock()
+		if idle {
+			return
+		}
+		runtime.Gosched()
+	}
 }

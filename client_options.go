@@ -106,6 +106,14 @@ func (c *Client) genaiWebhook(wc *genai.WebhookConfig, opts []SubmitOption) (*ge
 	return &genai.WebhookConfig{Uris: hook.uris, UserMetadata: hook.metadata}, hook.token, nil
 }
 
+// metadataOf is the metadata of a genai webhook config, if any.
+func metadataOf(wc *genai.WebhookConfig) map[string]any {
+	if wc == nil {
+		return nil
+	}
+	return wc.UserMetadata
+}
+
 func newToken() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails

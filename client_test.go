@@ -41,9 +41,26 @@ func newClientFixture(t *testing.T, cfg Config) *clientFixture {
 func (fx *clientFixture) deliver(t *testing.T, typ, name string, meta map[string]any) {
 	t.Helper()
 	ev := &Event{ID: "msg_" + name, Type: typ, Resource: name, UserMetadata: meta}
-	if err := fx.r.dispatch(context.Background(), ev); err != nil {
+	if err := fx.r.dispatch(context.Background(), ev); err != nil && !errors.Is(err, errDuplicate) {
 		t.Fatalf("dispatch(%s %s): %v", typ, name, err)
 	}
+}
+
+// token is the correlation token a job was submitted with, as the Store
+// keeps it.
+func (fx *clientFixture) token(t *testing.T, name string) string {
+	t.Helper()
+	ps, err := fx.c.Pending(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if p.Name == name {
+			return p.Token
+		}
+	}
+	t.Fatalf("%s is not pending", name)
+	return ""
 }
 
 func waitCtx(t *testing.T) context.Context {
@@ -126,7 +143,7 @@ func TestSubmitBatchSettlesOnWebhookWithOneGet(t *testing.T) {
 	if n := fx.fake.getCount(name); n != 1 {
 		t.Fatalf("%d gets, want exactly 1 confirming get", n)
 	}
-	if s := fx.r.routes.hub.Stats(); s.Waiting != 0 || s.Tombstones != 1 || s.Orphans != 0 {
+	if s := statsOf(fx.r); s.Waiting != 0 || s.Tombstones != 1 || s.Orphans != 0 {
 		t.Fatalf("hub = %+v", s)
 	}
 	fx.c.Close()
@@ -152,7 +169,8 @@ func TestFailedBatchGivesJobError(t *testing.T) {
 	fx := newClientFixture(t, noPolls)
 	f := fx.c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)
 	fx.fake.set(f.Name(), "BATCH_STATE_EXPIRED")
-	ev := &Event{Type: "batch.expired", Resource: f.Name(), Data: EventData{ErrorCode: "4", ErrorMessage: "too slow"}}
+	meta := map[string]any{TokenKey: fx.token(t, f.Name())}
+	ev := &Event{Type: "batch.expired", Resource: f.Name(), UserMetadata: meta, Data: EventData{ErrorCode: "4", ErrorMessage: "too slow"}}
 	if err := fx.r.dispatch(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +238,7 @@ func TestCloseSettlesPendingWithErrClosed(t *testing.T) {
 	if _, err := fx.c.AwaitBatch("batches/x").Wait(waitCtx(t)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("AwaitBatch after Close = %v", err)
 	}
-	if s := fx.r.routes.hub.Stats(); s.Waiting != 0 {
+	if s := statsOf(fx.r); s.Waiting != 0 {
 		t.Fatalf("closed client left %d waiters in the hub", s.Waiting)
 	}
 	fx.deliver(t, "batch.succeeded", fs[0].Name(), nil) // no one to wake; must not panic
@@ -294,7 +312,7 @@ func TestUnknownEventsAreAccepted(t *testing.T) {
 			t.Fatalf("dispatch(%+v) = %v", ev, err)
 		}
 	}
-	if s := fx.r.routes.hub.Stats(); s.Orphans != 0 {
+	if s := statsOf(fx.r); s.Orphans != 0 {
 		t.Fatalf("hub kept %d orphans for events it cannot use", s.Orphans)
 	}
 }

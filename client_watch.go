@@ -3,6 +3,7 @@ package gemhook
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -13,27 +14,42 @@ import (
 	"google.golang.org/genai"
 	"google.golang.org/genai/interactions/models/apierrors"
 
-	"github.com/gemhook/gemhook/internal/hub"
 	"github.com/gemhook/gemhook/internal/reconcile"
 )
 
 // callTimeout bounds one confirming get or poll.
 const callTimeout = time.Minute
 
+// storeTimeout bounds one call to the Store.
+const storeTimeout = 10 * time.Second
+
+// leaseTTL is how long one replica's check of a job keeps the others from
+// checking it: one get, with a margin.
+const leaseTTL = callTimeout + 15*time.Second
+
+// untrustedEvery spaces the gets that events without the job's token may
+// cause: such an event is not evidence, only a reason to ask the API.
+const untrustedEvery = time.Minute
+
+// maxValue is the largest job, as JSON, kept in an Outcome for waiters on
+// other replicas; a larger one costs each of them a get.
+const maxValue = 64 << 10
+
 // kind describes one sort of job: how to fetch it and when it has settled.
 type kind[T any] struct {
 	name string
+	kind JobKind
 	get  func(ctx context.Context, c *Client, name string) (T, error)
 	// settled reports whether v is final. A final v that is a failure comes
-	// with a *JobError; hint carries the event's code and message for APIs
-	// that don't report them. outcome names the final state for logs.
-	settled func(v T, name string, hint hub.Note) (ok bool, outcome string, err error)
+	// with a *JobError; hint carries a trusted event's code and message for
+	// APIs that don't report them. outcome names the final state.
+	settled func(v T, name string, hint JobEvent) (ok bool, outcome string, err error)
 }
 
 type phase uint8
 
 const (
-	idle    phase = iota // waiting for an event or a poll
+	idle    phase = iota // waiting for a hint or a poll
 	queued               // a check is queued
 	running              // a check is in flight
 	settled              // the future is resolved
@@ -41,28 +57,42 @@ const (
 
 // watch tracks one pending job. It is the hub's Waiter, the scheduler's
 // Task and the workers' checker, so a pending job is one allocation.
+//
+// A check reads the job's record from the Store (registering it the first
+// time), settles from an outcome another replica recorded, and gets the
+// job from the API, under the Store's lease, only when there is reason to:
+// a trusted terminal event, a due poll, or an attach.
 type watch[T any] struct {
 	Future[T]
 	c     *Client
 	kind  *kind[T]
-	key   string // hub key
-	token string // correlation token sent in the job's metadata, if any
+	key   string     // routing key
+	job   PendingJob // what the Store keeps; job.Token is the correlation token
 	entry reconcile.Entry
 
-	mu     sync.Mutex
-	phase  phase
-	again  bool      // an event arrived while a check ran
-	hinted bool      // a terminal event arrived; a lagging API gets a quick recheck
-	step   uint8     // backoff step of polls or retries
-	pollAt int64     // due time (Unix ns) of the scheduled poll, to spot stale firings
-	hint   *hub.Note // the first terminal event, for its code and message
+	mu          sync.Mutex
+	phase       phase
+	again       bool      // woken while a check ran
+	registered  bool      // the Store has the job
+	mustGet     bool      // the next check gets the job from the API
+	fireGets    bool      // the scheduled firing is a poll (not a retry of the Store)
+	hinted      bool      // a trusted terminal event arrived; a lagging API gets a quick recheck
+	seen        int       // events of the record already looked at
+	step        uint8     // backoff step of polls or retries
+	pollAt      int64     // due time (Unix ns) of the scheduled firing, 0 if none
+	hint        *JobEvent // the first trusted terminal event, for its code and message
+	untrustedAt time.Time // when an event without the token last caused a get
 }
 
-// start registers a job that exists at Gemini and returns its future. With
-// checkNow the job is fetched at once (Await*); otherwise it waits for its
-// webhook, with a fallback poll.
-func start[T any](c *Client, k *kind[T], name, key, token string, checkNow bool) *Future[T] {
-	w := &watch[T]{c: c, kind: k, key: key, token: token}
+// start registers a job that exists at Gemini and returns its future. A
+// job just created (Submit*) is registered with the Store at once, under
+// ctx's values but not its cancellation, and waits for its webhook, with a
+// fallback poll. A job attached to (Await*) is left to a worker, which
+// registers it and fetches it at once, so that a job that has already
+// ended settles without a webhook.
+func start[T any](ctx context.Context, c *Client, k *kind[T], name, key, token string, meta map[string]any, attach bool) *Future[T] {
+	w := &watch[T]{c: c, kind: k, key: key}
+	w.job = PendingJob{Name: name, Kind: k.kind, Token: token, Submitted: c.now(), Metadata: userMetadata(meta)}
 	w.Future = Future[T]{name: name, done: make(chan struct{})}
 	if !c.track(w) {
 		// The job exists at Gemini: keep its name, so that the caller can
@@ -70,40 +100,51 @@ func start[T any](c *Client, k *kind[T], name, key, token string, checkNow bool)
 		w.resolve(*new(T), ErrClosed)
 		return &w.Future
 	}
-	if n, ok := c.hub.Register(key, w); ok {
-		// The orphan may be ignored (another job's token); the job then
-		// still needs its first check or fallback poll below.
-		w.Wake(n)
-	}
+	// Subscribe, then read: hints for key wake w from now on, and the
+	// registration reads what came before.
+	c.hub.Register(key, w)
 	w.mu.Lock()
 	switch {
 	case w.phase == settled:
-		// Close settled w between track and Register, and its Unregister
-		// may have come first: take w out of the hub, which outlives the
-		// Client.
+		// Close settled w between track and Register: take w out of the
+		// hub, which outlives the Client.
 		w.mu.Unlock()
 		c.hub.Unregister(key, w)
 		return &w.Future
 	case w.phase != idle:
-	case checkNow:
-		w.phase = queued
-		defer w.queue()
-	case c.polling:
-		w.scheduleLocked(c.after, false)
+		// A hint came first; its check registers.
+		w.mustGet = w.mustGet || attach
+		w.mu.Unlock()
+		return &w.Future
+	case attach:
+		w.phase, w.mustGet = queued, true
+		w.mu.Unlock()
+		w.queue()
+		return &w.Future
 	}
+	w.phase = running
 	w.mu.Unlock()
+	// The caller's ctx may end as soon as Submit returns; the job must
+	// still be registered.
+	if ask, ok := w.look(context.WithoutCancel(ctx), false, false); ok {
+		if ask {
+			w.askNow()
+		} else {
+			w.rest()
+		}
+	}
 	return &w.Future
 }
 
 // settledNow records a job that Create already reported as final; its
 // webhook, when it comes, is a duplicate.
-func settledNow[T any](c *Client, k *kind[T], name, key string, v T) (*Future[T], bool) {
-	ok, outcome, err := k.settled(v, name, hub.Note{})
+func settledNow[T any](ctx context.Context, c *Client, k *kind[T], name, key string, v T) (*Future[T], bool) {
+	ok, outcome, err := k.settled(v, name, JobEvent{})
 	if !ok {
 		return nil, false
 	}
 	f := newFuture[T](name)
-	c.hub.Settle(key, nil, outcome)
+	c.record(ctx, key, name, storedOutcome(v, outcome, err))
 	f.resolve(v, err)
 	return f, true
 }
@@ -112,25 +153,13 @@ func settledNow[T any](c *Client, k *kind[T], name, key string, v T) (*Future[T]
 // settles the future with ErrClosed.
 func (w *watch[T]) queue() { w.c.work.push(w) }
 
-// Wake implements hub.Waiter.
-func (w *watch[T]) Wake(n hub.Note) {
-	if n.Token != "" && w.token != "" && subtle.ConstantTimeCompare([]byte(n.Token), []byte(w.token)) != 1 {
-		w.c.log.LogAttrs(context.Background(), slog.LevelWarn, "event ignored: correlation token does not match the job",
-			slog.String("job", w.name), slog.String("type", n.Type))
-		return
-	}
+// Wake implements hub.Waiter: the Store has news of the job.
+func (w *watch[T]) Wake() {
 	w.mu.Lock()
-	if n.Terminal && !w.hinted {
-		w.hinted, w.step = true, 0
-		if n.Code != "" || n.Message != "" {
-			w.hint = &n
-		}
-	}
 	switch w.phase {
 	case idle:
 		w.phase = queued
 		w.mu.Unlock()
-		w.c.sched.Cancel(&w.entry)
 		w.queue()
 		return
 	case running:
@@ -146,12 +175,14 @@ func (w *watch[T]) Fire(at time.Time) {
 		w.mu.Unlock()
 		return
 	}
-	w.phase = queued
+	w.phase, w.pollAt = queued, 0
+	w.mustGet = w.mustGet || w.fireGets
 	w.mu.Unlock()
 	w.queue()
 }
 
-// check implements checker: one get, then settle or wait some more.
+// check implements checker: read the Store, then get the job if there is
+// reason to, then settle or wait some more.
 func (w *watch[T]) check(ctx context.Context) {
 	w.mu.Lock()
 	if w.phase != queued {
@@ -159,7 +190,145 @@ func (w *watch[T]) check(ctx context.Context) {
 		return
 	}
 	w.phase, w.again = running, false
-	var hint hub.Note
+	registered, mustGet := w.registered, w.mustGet
+	w.mustGet = false
+	w.mu.Unlock()
+
+	ask, ok := w.look(ctx, registered, mustGet)
+	if !ok {
+		return
+	}
+	if !ask {
+		w.rest()
+		return
+	}
+	// One replica at a time asks the API about a job; the others hear of
+	// its outcome through the Store.
+	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	held, err := w.c.store.Lease(sctx, w.key, w.c.owner, leaseTTL)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil || !held {
+		if err != nil {
+			w.storeFailed(ctx, err)
+		}
+		w.retry(true)
+		return
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		w.c.store.Release(rctx, w.key, w.c.owner)
+		cancel()
+	}()
+	w.get(ctx)
+}
+
+// look reads the job's record (registering the job the first time) and
+// reports whether to ask the API; ok is false when w has settled, or its
+// Client is closing, or the Store failed and a retry is scheduled.
+func (w *watch[T]) look(ctx context.Context, registered, mustGet bool) (ask, ok bool) {
+	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	var rec JobRecord
+	var err error
+	if registered {
+		rec, err = w.c.store.Lookup(sctx, w.key)
+	} else {
+		rec, err = w.c.store.Register(sctx, w.key, w.job)
+	}
+	cancel()
+	if ctx.Err() != nil {
+		return false, false // closing
+	}
+	if err != nil {
+		w.storeFailed(ctx, err)
+		w.retry(mustGet)
+		return false, false
+	}
+	if o := rec.Outcome; o != nil {
+		if v, ok := decodeValue[T](o.Value); ok {
+			if done, _, jerr := w.kind.settled(v, w.name, JobEvent{Code: o.Code, Message: o.Message}); done {
+				w.finish(v, jerr)
+				return false, false
+			}
+		}
+		mustGet = true // settled elsewhere, but too large to share: ask the API
+	}
+	if w.read(ctx, rec, registered) {
+		mustGet = true
+	}
+	return mustGet, true
+}
+
+func (w *watch[T]) storeFailed(ctx context.Context, err error) {
+	w.c.log.LogAttrs(ctx, slog.LevelWarn, "store unavailable; will retry",
+		slog.String("job", w.name), slog.String("err", err.Error()))
+}
+
+// askNow queues a check that asks the API.
+func (w *watch[T]) askNow() {
+	w.mu.Lock()
+	if w.phase != running {
+		w.mu.Unlock()
+		return
+	}
+	w.phase, w.mustGet = queued, true
+	w.mu.Unlock()
+	w.queue()
+}
+
+// read takes in the record's events and reports whether one of them is
+// reason to ask the API. The first read also adopts the token of a job
+// registered before (by the replica that submitted it, say).
+func (w *watch[T]) read(ctx context.Context, rec JobRecord, registered bool) (ask bool) {
+	var ignored []string
+	w.mu.Lock()
+	if !registered {
+		w.registered = true
+		if rec.Job != nil && w.job.Token == "" {
+			w.job.Token = rec.Job.Token
+		}
+	}
+	token := w.job.Token
+	if w.seen > len(rec.Events) {
+		w.seen = 0
+	}
+	for _, e := range rec.Events[w.seen:] {
+		switch {
+		case token != "" && e.Token != "" && subtle.ConstantTimeCompare([]byte(e.Token), []byte(token)) != 1:
+			ignored = append(ignored, e.Type)
+		case token != "" && e.Token == "":
+			// No token: maybe Gemini's, maybe a forgery signed with
+			// another tenant's secret. It may wake a get, now and then,
+			// and never speaks for the outcome.
+			if now := w.c.now(); now.Sub(w.untrustedAt) >= untrustedEvery {
+				w.untrustedAt, ask = now, true
+			}
+		default:
+			if e.Terminal && !w.hinted {
+				w.hinted, w.step = true, 0
+				if e.Code != "" || e.Message != "" {
+					e := e
+					w.hint = &e
+				}
+			}
+			ask = true
+		}
+	}
+	w.seen = len(rec.Events)
+	w.mu.Unlock()
+	for _, typ := range ignored {
+		w.c.log.LogAttrs(ctx, slog.LevelWarn, "event ignored: correlation token does not match the job",
+			slog.String("job", w.name), slog.String("type", typ))
+	}
+	return ask
+}
+
+// get asks the API once and settles, or schedules the next look.
+func (w *watch[T]) get(ctx context.Context) {
+	var hint JobEvent
+	w.mu.Lock()
 	if w.hint != nil {
 		hint = *w.hint
 	}
@@ -173,11 +342,12 @@ func (w *watch[T]) check(ctx context.Context) {
 	}
 	if err == nil {
 		if ok, outcome, jerr := w.kind.settled(v, w.name, hint); ok {
-			w.finish(v, jerr, outcome)
+			w.c.record(ctx, w.key, w.name, storedOutcome(v, outcome, jerr))
+			w.finish(v, jerr)
 			return
 		}
 	} else if permanent(err) {
-		w.finish(*new(T), wrapGet(w.kind.name, w.name, err), "")
+		w.finish(*new(T), wrapGet(w.kind.name, w.name, err))
 		return
 	} else {
 		w.c.log.LogAttrs(ctx, slog.LevelWarn, "job lookup failed; will retry",
@@ -194,20 +364,60 @@ func (w *watch[T]) check(ctx context.Context) {
 		return
 	case err != nil || w.hinted:
 		w.phase = idle
-		w.scheduleLocked(w.c.retryBase, true)
+		w.scheduleLocked(w.c.retryBase, true, true)
 	case w.c.polling:
 		w.phase = idle
-		w.scheduleLocked(w.c.after, true)
+		w.scheduleLocked(w.c.after, true, true)
 	default:
 		w.phase = idle
 	}
 	w.mu.Unlock()
 }
 
-// scheduleLocked schedules the next poll: base the first time, then
+// rest ends a check that had no reason to ask the API: the job waits for
+// the next hint, or for its fallback poll.
+func (w *watch[T]) rest() {
+	w.mu.Lock()
+	switch {
+	case w.phase != running:
+	case w.again:
+		w.phase = queued
+		w.mu.Unlock()
+		w.queue()
+		return
+	default:
+		w.phase = idle
+		if w.pollAt == 0 && w.c.polling {
+			w.scheduleLocked(w.c.after, false, true)
+		}
+	}
+	w.mu.Unlock()
+}
+
+// retry schedules the next check soon, with backoff: the Store failed, or
+// another replica holds the job's lease.
+func (w *watch[T]) retry(get bool) {
+	w.mu.Lock()
+	switch {
+	case w.phase != running:
+	case w.again:
+		w.phase = queued
+		w.mustGet = w.mustGet || get
+		w.mu.Unlock()
+		w.queue()
+		return
+	default:
+		w.phase = idle
+		w.mustGet = w.mustGet || get
+		w.scheduleLocked(w.c.retryBase, true, false)
+	}
+	w.mu.Unlock()
+}
+
+// scheduleLocked schedules the next firing: base the first time, then
 // doubling up to Fallback.Every, with jitter so that jobs submitted
-// together don't poll together.
-func (w *watch[T]) scheduleLocked(base time.Duration, backoff bool) {
+// together don't poll together. poll says whether the firing asks the API.
+func (w *watch[T]) scheduleLocked(base time.Duration, backoff, poll bool) {
 	d := base
 	if backoff {
 		// Doubling stops at Every; shifting instead would overflow for a
@@ -223,7 +433,7 @@ func (w *watch[T]) scheduleLocked(base time.Duration, backoff bool) {
 		d += rand.N(d/10 + 1)
 	}
 	at := w.c.now().Add(d)
-	w.pollAt = at.UnixNano()
+	w.pollAt, w.fireGets = at.UnixNano(), poll
 	w.c.sched.Schedule(&w.entry, w, at)
 }
 
@@ -238,29 +448,80 @@ func (w *watch[T]) settle() bool {
 	return true
 }
 
-func (w *watch[T]) finish(v T, err error, outcome string) {
+// finish resolves w's future. The Store has learnt the outcome first, so
+// that whoever sees Wait return also sees the job settled everywhere.
+func (w *watch[T]) finish(v T, err error) {
 	if !w.settle() {
 		return
 	}
-	// The hub learns first, so that whoever sees Wait return also sees the
-	// job tombstoned and its poll cancelled.
 	w.c.sched.Cancel(&w.entry)
-	if outcome != "" {
-		w.c.hub.Settle(w.key, w, outcome)
-	} else {
-		w.c.hub.Unregister(w.key, w)
-	}
+	w.c.hub.Unregister(w.key, w)
 	w.c.untrack(w)
 	w.resolve(v, err)
 }
 
-// closeWith implements closer.
+// closeWith implements closer. The Store keeps the job pending: it still
+// runs at Gemini, and another Client may attach to it.
 func (w *watch[T]) closeWith(err error) {
 	if !w.settle() {
 		return
 	}
+	w.c.sched.Cancel(&w.entry)
 	w.c.hub.Unregister(w.key, w)
 	w.resolve(*new(T), err)
+}
+
+// record tells the Store how a job settled. A Store that fails here costs
+// nothing that matters: the outcome came from the API, and the job's
+// redeliveries are then acknowledged as events for a job nobody waits for.
+func (c *Client) record(ctx context.Context, key, name string, o Outcome) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if _, err := c.store.Settle(sctx, key, o); err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "store did not record the outcome",
+			slog.String("job", name), slog.String("err", err.Error()))
+	}
+}
+
+// storedOutcome is what the Store keeps of a final job: its state, the error
+// text the JobError carries, and the job itself when it is small.
+func storedOutcome(v any, state string, err error) Outcome {
+	o := Outcome{State: state}
+	var je *JobError
+	if errors.As(err, &je) {
+		o.Code, o.Message = je.Code, je.Message
+	}
+	if b, err := json.Marshal(v); err == nil && len(b) <= maxValue {
+		o.Value = b
+	}
+	return o
+}
+
+// decodeValue reads back a job that outcomeOf kept.
+func decodeValue[T any](b []byte) (T, bool) {
+	var v T
+	if len(b) == 0 || json.Unmarshal(b, &v) != nil {
+		return *new(T), false
+	}
+	return v, true
+}
+
+// userMetadata is the metadata a job was submitted with, less gemhook's
+// token, which the Store keeps apart.
+func userMetadata(m map[string]any) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if k != TokenKey {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // permanent reports errors that retrying cannot fix: the job does not

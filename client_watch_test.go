@@ -44,9 +44,9 @@ type closingHub struct {
 	c *Client
 }
 
-func (h *closingHub) Register(key string, w hub.Waiter) (hub.Note, bool) {
+func (h *closingHub) Register(key string, w hub.Waiter) {
 	h.c.Close()
-	return h.jobHub.Register(key, w)
+	h.jobHub.Register(key, w)
 }
 
 func TestCloseDuringRegisterLeavesNoWaiter(t *testing.T) {
@@ -57,7 +57,7 @@ func TestCloseDuringRegisterLeavesNoWaiter(t *testing.T) {
 	if _, err := f.Wait(waitCtx(t)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Wait = %v, want ErrClosed", err)
 	}
-	if s := fx.r.routes.hub.Stats(); s.Waiting != 0 {
+	if s := statsOf(fx.r); s.Waiting != 0 {
 		t.Fatalf("a Client closed during registration left %d waiters in the Receiver's hub", s.Waiting)
 	}
 	fx.r.Close()
@@ -71,7 +71,7 @@ func TestBackoffLongAfterDoesNotOverflow(t *testing.T) {
 		w := &watch[*genai.BatchJob]{c: fx.c, kind: batchKind, step: step}
 		w.mu.Lock()
 		before := fx.c.now()
-		w.scheduleLocked(fx.c.after, true)
+		w.scheduleLocked(fx.c.after, true, true)
 		d := time.Duration(w.pollAt - before.UnixNano())
 		w.mu.Unlock()
 		fx.c.sched.Cancel(&w.entry)

@@ -3,65 +3,46 @@ package gemhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
-	"time"
-
-	"github.com/gemhook/gemhook/internal/hub"
 )
 
-// routing connects verified events to the Clients waiting on their jobs:
-// one hub per Receiver, shared by every Client built on it.
-type routing struct {
-	hub jobHub
-}
+// errStore wraps a Store's refusal of an event; the Receiver answers 503
+// and Gemini retries, so the event is not lost.
+var errStore = errors.New("gemhook: store did not take the event; retry later")
 
-// jobHub is what Receivers and Clients use of the hub. Only the in-memory
-// hub exists today; keeping it behind this interface lets a shared store
-// and bus (several replicas behind one webhook URL) replace it without a
-// change to the public API.
-type jobHub interface {
-	Register(key string, w hub.Waiter) (hub.Note, bool)
-	Unregister(key string, w hub.Waiter)
-	Settle(key string, w hub.Waiter, outcome string)
-	Deliver(key string, n hub.Note) error
-	Stats() hub.Stats
-}
+// errDuplicate is dispatch's word for a delivery the Store has seen
+// before, on any replica: it is acknowledged, and OnEvent does not run.
+var errDuplicate = errors.New("gemhook: duplicate delivery")
 
-var _ jobHub = (*hub.Hub)(nil)
-
-func (rt *routing) init(now func() time.Time) { rt.hub = hub.New(hub.Config{Now: now}) }
-
-// close leaves the hub as it is: a closed Receiver answers 503 before
-// dispatch, and Clients still settle their jobs by polling.
-func (rt *routing) close() {}
-
-// errOrphansFull is returned by dispatch when an event for a job not
-// registered yet cannot be kept; the Receiver answers 503 and Gemini retries.
-var errOrphansFull = errors.New("gemhook: too many events for unknown jobs; retry later")
-
-// dispatch hands one verified event to whoever waits for its job. It never
-// blocks on the network: waking a job only queues its confirming get. An
-// error means the event could not be taken now and the sender should retry.
-func (r *Receiver) dispatch(_ context.Context, ev *Event) error {
+// dispatch records one verified event in the Store, which hints every
+// replica whose jobs wait for it; the woken jobs read it from there. It
+// never waits on Gemini. An error other than errDuplicate means the event
+// was not taken and the sender should retry.
+func (r *Receiver) dispatch(ctx context.Context, ev *Event) error {
 	key, terminal, ok := eventKey(ev)
 	if !ok {
 		return nil
 	}
-	n := hub.Note{
+	je := JobEvent{
 		Type:     ev.Type,
 		Terminal: terminal,
 		Token:    tokenOf(ev.UserMetadata),
 		Code:     ev.Data.ErrorCode,
 		Message:  ev.Data.ErrorMessage,
 	}
-	if err := r.routes.hub.Deliver(key, n); err != nil {
-		return errOrphansFull
+	dup, err := r.store.Deliver(ctx, key, ev.DedupeKey(), je)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %w", errStore, err)
+	case dup:
+		return errDuplicate
 	}
 	return nil
 }
 
-// eventKey maps an event to the hub key of its job, and says whether the
-// event claims the job has settled. Events of unknown families are not
+// eventKey maps an event to the routing key of its job, and says whether
+// the event claims the job has settled. Events of unknown families are not
 // routed; unknown types of known families only wake a waiting job, which
 // then asks the API.
 func eventKey(ev *Event) (key string, terminal bool, ok bool) {

@@ -24,18 +24,33 @@
 // answers 2xx to every verified delivery it has taken, including
 // duplicates, events of types it does not know, and events for jobs no
 // Client here waits for: a 4xx would only start a day of retries. It
-// remembers each webhook-id (for 25 hours, up to 100,000 ids) and each
-// job's terminal outcome (for 25 hours, up to 100,000 jobs), so a retried or
-// duplicated delivery settles nothing twice. Identical deliveries that
-// arrive together are dispatched once; the others wait for that outcome and
-// share it. Only a delivery that was taken is remembered, so a retry after a
-// 503 is dispatched afresh.
+// remembers each delivery (by Event.DedupeKey, for 25 hours) and each job's
+// outcome (for 25 hours), so a retried or duplicated delivery settles
+// nothing twice. Identical deliveries that arrive together are dispatched
+// once; the others wait for that outcome and share it. Only a delivery that
+// was taken is remembered, so a retry after a 503 is dispatched afresh.
 //
-// The first terminal event for a job wins; a later, contradicting one is
+// The first outcome of a job wins; a later, contradicting event is
 // ignored. An event that arrives before the create call that started its
-// job has returned is parked (up to 10,000 events, for 10 minutes) and
-// claimed atomically when the job is registered; when that buffer is full
-// the Receiver answers 503 and Gemini retries later.
+// job has returned is kept and read when the job is registered; when the
+// Store cannot keep it (the in-memory one holds events for up to 10,000
+// unregistered jobs, for 10 minutes) the Receiver answers 503 and Gemini
+// retries later.
+//
+// All of this state lives in the Receiver's Store. Without one
+// (ReceiverConfig.Store nil) it is a MemoryStore and holds inside one
+// process. With a shared one (modules pgstore and redisstore) it holds for
+// a whole service: a delivery may land on any replica and the job's waiter
+// sit on another; the replica that takes a delivery writes it to the Store
+// before it answers 2xx (a Store error is a 503, so Gemini retries and
+// nothing is lost), and the Store's hint wakes the waiter wherever it is,
+// which reads the event back. Hints are only hints: a waiter subscribes
+// before it reads, and reads again after every reconnect. Duplicates are
+// absorbed cluster-wide, one replica at a time asks the API about a job
+// (a lease on the Store's clock), the replica that settles a job records
+// its outcome with the job itself, so the other waiters settle without a
+// call of their own, and Client.Pending lists what a restarted replica
+// should attach to again.
 //
 // A webhook is a claim and the API is the truth: on a terminal event the
 // Client fetches the job once through genai and settles the Future with
@@ -83,9 +98,24 @@
 // checked when Audience is set and iss, when present, against Issuer. The
 // token is bound to the delivery: its type and data claims must equal the
 // body's, so a captured token cannot vouch for another event or job. A JWS
-// covers neither webhook-id nor webhook-timestamp, so the Receiver also
-// remembers each verified token: the same token sent again under a fresh
-// id is a duplicate, not a new event.
+// covers neither webhook-id nor webhook-timestamp, so those headers steer
+// nothing for one: it is deduplicated on the token itself
+// (Event.DedupeKey), never on its webhook-id, so a captured token replayed
+// under chosen ids can neither pass for a new event, nor mark a genuine
+// delivery's id as seen, nor flush the dedupe window. Callers of Verify
+// who dedupe for themselves should key on DedupeKey, not ID.
+//
+// What a per-request signature proves is that Gemini sent the delivery, not
+// that the job is yours: every Gemini customer's per-request deliveries are
+// signed with the same published keys, and any of them may point a job's
+// webhook at your URL. So each job a Client submits with a webhook URL or
+// metadata carries a random correlation token (TokenKey) in its metadata,
+// and only events that echo that token count as evidence for it: their
+// error code and message may stand in where the API gives none. An event
+// with another token is ignored; one with no token at all may at most wake
+// a get of the job, once a minute, and never speaks for its outcome, which
+// comes from the API. The same holds for project deliveries, so one
+// tenant's secret cannot write another tenant's job's error.
 //
 // The key set is fetched only when a per-request delivery first needs it,
 // with a 10 second timeout, no redirects, and caps on the body (256 KiB)

@@ -244,7 +244,7 @@ func TestEndToEndUnderFaults(t *testing.T) {
 			dropped++
 		}
 	}
-	st := s.rcv().routes.hub.Stats()
+	st := statsOf(s.rcv())
 	t.Logf("dropped deliveries %d, hub %+v, calls %v", dropped, st, s.emu.Calls())
 	if dropped == 0 {
 		t.Error("no delivery was dropped: the fallback path went untested")
@@ -293,7 +293,7 @@ func TestRestartAwaitBatchByName(t *testing.T) {
 	for !deliveredTo(s.emu, name) {
 		time.Sleep(time.Millisecond)
 	}
-	if st := s.rcv().routes.hub.Stats(); st.Waiting != 0 || st.Orphans != 0 {
+	if st := statsOf(s.rcv()); st.Waiting != 0 || st.Orphans != 0 {
 		t.Fatalf("hub after the retried delivery: %+v", st)
 	}
 	s.close()
@@ -367,7 +367,7 @@ func TestForgedDeliveryNeverSettles(t *testing.T) {
 		t.Fatal("a forged delivery settled a future")
 	default:
 	}
-	if st := s.rcv().routes.hub.Stats(); st.Orphans != 0 || st.Tombstones != 0 || s.emu.Calls()["batches.get"] != 0 {
+	if st := statsOf(s.rcv()); st.Orphans != 0 || st.Tombstones != 0 || s.emu.Calls()["batches.get"] != 0 {
 		t.Fatalf("a forged delivery had an effect: hub %+v, calls %v", st, s.emu.Calls())
 	}
 	if err := s.emu.Finish(name, gemhooktest.Succeeded); err != nil {

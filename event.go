@@ -24,6 +24,26 @@ type Event struct {
 	replay string // for a JWS delivery, the token's dedupe key (see verifiedJWS)
 }
 
+// DedupeKey names the delivery for deduplication: the same on every retry
+// of one delivery and on no other. For v1 and v1a it is built from the
+// webhook-id, which their signatures cover. A JWS covers no header, so for
+// one its key comes from the token itself, and its ID (an unsigned header
+// that anyone replaying the token may choose) must not be used to dedupe.
+// Callers of Verify who keep their own dedupe set should key it on this.
+func (e *Event) DedupeKey() string {
+	switch {
+	case e.replay != "":
+		return e.replay
+	case e.ID == "":
+		return ""
+	}
+	return idKey(e.ID)
+}
+
+// idKey is the dedupe key of a delivery whose signature covers its
+// webhook-id; the prefix keeps ids apart from JWS replay keys.
+func idKey(id string) string { return "id:" + id }
+
 // EventData is the typed view of an event's data object. Every field is
 // optional on the wire; absent fields are empty.
 type EventData struct {

@@ -10,8 +10,6 @@ import (
 	gi "google.golang.org/genai/interactions/models/interactions"
 	"google.golang.org/genai/interactions/models/operations"
 	"google.golang.org/genai/interactions/retry"
-
-	"github.com/gemhook/gemhook/internal/hub"
 )
 
 // GenerateVideos starts a video generation through genai with this
@@ -38,10 +36,10 @@ func (c *Client) GenerateVideos(ctx context.Context, model string, src *genai.Ge
 		return failed[*genai.GenerateVideosOperation](errors.New("gemhook: generate videos: Gemini returned no operation name"))
 	}
 	key := videoKey(op.Name)
-	if f, ok := settledNow(c, videoKind, op.Name, key, op); ok {
+	if f, ok := settledNow(ctx, c, videoKind, op.Name, key, op); ok {
 		return f
 	}
-	return start(c, videoKind, op.Name, key, token, false)
+	return start(ctx, c, videoKind, op.Name, key, token, metadataOf(wc), false)
 }
 
 // AwaitVideos attaches to a video operation that already exists, by its
@@ -52,7 +50,7 @@ func (c *Client) AwaitVideos(name string) *Future[*genai.GenerateVideosOperation
 	if i <= 0 || strings.HasSuffix(name, "/operations/") {
 		return failed[*genai.GenerateVideosOperation](fmt.Errorf("%w: AwaitVideos(%q): want \"models/<model>/operations/<id>\"", ErrInvalidConfig, name))
 	}
-	return start(c, videoKind, name, videoKey(name), "", true)
+	return start(context.Background(), c, videoKind, name, videoKey(name), "", nil, true)
 }
 
 // videoKey keys an operation by its id alone: video.generated events may
@@ -63,13 +61,14 @@ func videoKey(name string) string {
 
 var videoKind = &kind[*genai.GenerateVideosOperation]{
 	name: "video operation",
+	kind: KindVideos,
 	get: func(ctx context.Context, c *Client, name string) (*genai.GenerateVideosOperation, error) {
 		return c.genai.Operations.GetVideosOperation(ctx, &genai.GenerateVideosOperation{Name: name}, nil)
 	},
 	settled: videoSettled,
 }
 
-func videoSettled(op *genai.GenerateVideosOperation, name string, hint hub.Note) (bool, string, error) {
+func videoSettled(op *genai.GenerateVideosOperation, name string, hint JobEvent) (bool, string, error) {
 	if op == nil || !op.Done {
 		return false, "", nil
 	}
@@ -125,7 +124,7 @@ func (c *Client) CreateInteraction(ctx context.Context, req operations.CreateInt
 	var token string
 	if hook != nil {
 		*cfg = &gi.WebhookConfig{Uris: hook.uris, UserMetadata: hook.metadata}
-		token = hook.token
+		token, meta = hook.token, hook.metadata
 	}
 	res, err := c.genai.Interactions.Create(ctx, req, operations.WithRetries(retry.Config{Strategy: "none"}))
 	if err != nil {
@@ -135,10 +134,10 @@ func (c *Client) CreateInteraction(ctx context.Context, req operations.CreateInt
 		return failed[*gi.Interaction](errors.New("gemhook: create interaction: Gemini returned no interaction id"))
 	}
 	name := interactionName(*res.Interaction.ID)
-	if f, ok := settledNow(c, interactionKind, name, name, res.Interaction); ok {
+	if f, ok := settledNow(ctx, c, interactionKind, name, name, res.Interaction); ok {
 		return f
 	}
-	return start(c, interactionKind, name, name, token, false)
+	return start(ctx, c, interactionKind, name, name, token, meta, false)
 }
 
 // AwaitInteraction attaches to an interaction that already exists, by id
@@ -150,7 +149,7 @@ func (c *Client) AwaitInteraction(id string) *Future[*gi.Interaction] {
 		return failed[*gi.Interaction](fmt.Errorf("%w: AwaitInteraction(%q): want an interaction id", ErrInvalidConfig, id))
 	}
 	name := interactionName(bare)
-	return start(c, interactionKind, name, name, "", true)
+	return start(context.Background(), c, interactionKind, name, name, "", nil, true)
 }
 
 func interactionName(id string) string {
@@ -162,6 +161,7 @@ func interactionName(id string) string {
 
 var interactionKind = &kind[*gi.Interaction]{
 	name: "interaction",
+	kind: KindInteraction,
 	get: func(ctx context.Context, c *Client, name string) (*gi.Interaction, error) {
 		res, err := c.genai.Interactions.Get(ctx, operations.GetInteractionByIDRequest{ID: strings.TrimPrefix(name, "interactions/")})
 		if err != nil {
@@ -174,7 +174,7 @@ var interactionKind = &kind[*gi.Interaction]{
 
 // interactionSettled: requires_action settles too; the interaction then
 // waits for the caller, and Wait hands it over with that status.
-func interactionSettled(it *gi.Interaction, name string, hint hub.Note) (bool, string, error) {
+func interactionSettled(it *gi.Interaction, name string, hint JobEvent) (bool, string, error) {
 	if it == nil {
 		return false, "", nil
 	}

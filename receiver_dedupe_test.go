@@ -107,7 +107,7 @@ func TestDuplicateSharesFailure(t *testing.T) {
 	go func() { first <- h.post(d.hdr, d.body).Code }()
 	<-entered
 	// Claim as a duplicate would, then wait through the receiver.
-	call, isFirst := h.r.seen.Claim(vecID)
+	call, isFirst := h.r.seen.Claim(idKey(vecID))
 	if isFirst {
 		t.Fatal("the in-flight delivery holds no claim")
 	}

@@ -140,9 +140,10 @@ func (r *Receiver) probe(ctx context.Context, hc *http.Client, url string, key [
 
 // saw reports whether id was handled here, without leaving a trace.
 func (r *Receiver) saw(id string) bool {
-	call, first := r.seen.Claim(id)
+	key := idKey(id)
+	call, first := r.seen.Claim(key)
 	if first {
-		r.seen.Finish(id, call, errProbeUnseen)
+		r.seen.Finish(key, call, errProbeUnseen)
 	}
 	return !first
 }

@@ -86,26 +86,18 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // avoid.
 var errDispatchPanic = errors.New("gemhook: dispatch panicked")
 
-// accept dispatches a verified event once per webhook-id. The first of
-// several identical deliveries dispatches; the others wait for its outcome
-// and share it. Only a successful dispatch is remembered, so the retry of a
-// failed one is dispatched afresh. OnEvent runs after a successful dispatch
-// of a new event.
+// accept dispatches a verified event once per delivery (Event.DedupeKey:
+// the webhook-id for v1 and v1a, the token itself for a JWS, whose unsigned
+// webhook-id must not steer anything). The first of several identical
+// deliveries dispatches; the others wait for its outcome and share it. Only
+// a successful dispatch is remembered, so the retry of a failed one is
+// dispatched afresh. OnEvent runs after a successful dispatch of an event
+// that the Store had not seen.
 func (r *Receiver) accept(ctx context.Context, ev *Event) (err error) {
-	call, first := r.seen.Claim(ev.ID)
+	key := ev.DedupeKey()
+	call, first := r.seen.Claim(key)
 	if !first {
 		return call.Wait(ctx)
-	}
-	if ev.replay != "" {
-		// A JWS does not cover webhook-id: the same token under a fresh
-		// id is a replay, and shares the first delivery's outcome.
-		tok, first := r.seen.Claim(ev.replay)
-		if !first {
-			err := tok.Wait(ctx)
-			r.seen.Finish(ev.ID, call, err)
-			return err
-		}
-		defer func() { r.seen.Finish(ev.replay, tok, err) }()
 	}
 	finished := false
 	defer func() {
@@ -116,14 +108,18 @@ func (r *Receiver) accept(ctx context.Context, ev *Event) (err error) {
 		// deliveries waiting on it, and later retries, are not stuck.
 		p := recover()
 		err = fmt.Errorf("%w: %v", errDispatchPanic, p)
-		r.seen.Finish(ev.ID, call, err)
+		r.seen.Finish(key, call, err)
 		r.log.LogAttrs(ctx, slogError, "webhook dispatch panicked", attrErr(err), attrID(ev.ID),
 			attrStack(debug.Stack()))
 	}()
 	err = r.deliver(ctx, ev)
-	r.seen.Finish(ev.ID, call, err)
+	dup := errors.Is(err, errDuplicate)
+	if dup {
+		err = nil
+	}
+	r.seen.Finish(key, call, err)
 	finished = true
-	if err != nil {
+	if err != nil || dup {
 		return err
 	}
 	r.notify(ctx, ev)

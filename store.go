@@ -27,9 +27,10 @@ type Store interface {
 	// every subscriber about key. id identifies the delivery (empty: none):
 	// a second Deliver with an id already seen for key within the dedupe
 	// TTL reports duplicate and changes nothing. An event for a job that
-	// has an outcome is acknowledged and not kept. A job keeps at most a
-	// few events, the first per token and terminality. An error means the
-	// event was not taken and the sender must retry later.
+	// has an outcome is acknowledged and not kept, and so is a non-terminal
+	// event for a job nobody registered. A job keeps at most a few events
+	// (8), the first per token and terminality. An error means the event
+	// was not taken and the sender must retry later.
 	Deliver(ctx context.Context, key, id string, ev JobEvent) (duplicate bool, err error)
 
 	// Register records job as pending under key, unless it is already

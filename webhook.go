@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gemhook/gemhook/internal/dedupe"
+	"github.com/gemhook/gemhook/internal/hub"
 	"github.com/gemhook/gemhook/internal/signature"
 )
 
@@ -37,6 +38,10 @@ type ReceiverConfig struct {
 	HTTPClient   *http.Client                  // for JWKS fetches; default: timeout, no redirects, capped body
 	OnEvent      func(context.Context, *Event) // optional: every verified event, after dispatch
 	Logger       *slog.Logger                  // default: discard
+	// Store shares pending jobs, early events, outcomes and dedupe between
+	// the replicas of a service (pgstore, redisstore). nil: a MemoryStore
+	// of this Receiver's own, so all of that holds inside this process.
+	Store Store
 }
 
 // Receiver verifies webhook deliveries and routes them to the futures of
@@ -53,7 +58,10 @@ type Receiver struct {
 	secrets   atomic.Pointer[secretSet]
 	secretsMu sync.Mutex // serialises AddSecret and RemoveSecret
 	keys      *keySet
-	routes    routing
+	store     Store
+	memory    *MemoryStore // the store, when it is this Receiver's own
+	hub       *hub.Hub     // this process's waiters, woken by the store's hints
+	unsub     func()
 	seen      *dedupe.Set
 	watch     watchers                            // read-only observers of deliveries (PingWebhook)
 	deliver   func(context.Context, *Event) error // r.dispatch; tests wrap it to count or fail
@@ -121,12 +129,18 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 		return nil, err
 	}
 	r.keys = ks
-	r.routes.init(r.now)
+	r.store = cfg.Store
+	if r.store == nil {
+		r.memory = NewMemoryStore(MemoryStoreConfig{Now: r.now})
+		r.store = r.memory
+	}
+	r.hub = hub.New()
+	r.unsub = r.store.Subscribe(r.hub.Wake, r.hub.WakeAll)
 	return r, nil
 }
 
-// Close stops the Receiver's background work (key set refreshes, the
-// routing to Clients) and closes the embedded server at once, dropping its
+// Close stops the Receiver's background work (key set refreshes, its
+// subscription to the Store's hints) and closes the embedded server at once, dropping its
 // connections; Shutdown is the graceful alternative. Deliveries that reach
 // ServeHTTP after Close are answered 503, so the sender retries them later.
 // Close is idempotent.
@@ -139,7 +153,7 @@ func (r *Receiver) Close() error {
 		}
 		r.srvMu.Unlock()
 		r.keys.close()
-		r.routes.close()
+		r.unsub()
 	})
 	return nil
 }

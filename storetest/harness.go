@@ -23,19 +23,20 @@ type Harness struct {
 	// of its own for t (a schema, a key prefix, a database number), which
 	// every replica opened by the same function shares. Replicas and the
 	// namespace are cleaned up when t ends; the suite may also close a
-	// replica itself (Close() error, where the store has one) to kill it.
+	// replica itself (Close() error, where the store has one) to kill it,
+	// so Close must be safe to call twice.
 	// cfg carries the expiry times a case needs; zero fields take the
 	// store's defaults.
-	Open func(t *testing.T, cfg Config) (replica func() gemhook.Store)
+	Open func(t testing.TB, cfg Config) (replica func() gemhook.Store)
 
 	// DropHints cuts s's hint subscription as a network fault would (for
 	// example by killing its listening connection on the server), so that
 	// hints sent before it reconnects are lost. nil skips the case.
-	DropHints func(t *testing.T, s gemhook.Store)
+	DropHints func(t testing.TB, s gemhook.Store)
 
 	// Break makes every later call of s fail, as an unreachable server
 	// would. nil skips the case.
-	Break func(t *testing.T, s gemhook.Store)
+	Break func(t testing.TB, s gemhook.Store)
 }
 
 // Config sets a store's expiry times for a case. Zero means the store's

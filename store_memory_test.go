@@ -1,0 +1,91 @@
+package gemhook
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gemhook/gemhook/internal/fakeclock"
+)
+
+// The MemoryStore passes storetest like every Store (storetest's own
+// tests run it); these cases need its injected clock or its limits.
+
+func newTestMemory(cfg MemoryStoreConfig) (*MemoryStore, *fakeclock.Clock) {
+	c := fakeclock.New(time.Unix(1_700_000_000, 0))
+	cfg.Now = c.Now
+	return NewMemoryStore(cfg), c
+}
+
+var finished = JobEvent{Type: "batch.succeeded", Terminal: true}
+
+func TestMemoryOrphansExpireAndBound(t *testing.T) {
+	ctx := context.Background()
+	s, clock := newTestMemory(MemoryStoreConfig{MaxOrphans: 2, EventTTL: time.Minute})
+	for _, k := range []string{"batches/1", "batches/2"} {
+		if _, err := s.Deliver(ctx, k, "id:"+k, finished); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Deliver(ctx, "batches/3", "id:3", finished); !errors.Is(err, ErrStoreFull) {
+		t.Fatalf("third orphan: %v, want ErrStoreFull", err)
+	}
+	// A refused event is not remembered as seen: its retry must be taken.
+	clock.Advance(time.Minute + time.Second)
+	if dup, err := s.Deliver(ctx, "batches/3", "id:3", finished); err != nil || dup {
+		t.Fatalf("retry after expiry: dup=%v err=%v", dup, err)
+	}
+	if st := s.stats(); st.Orphans != 1 || st.OrphansExpired != 2 {
+		t.Fatalf("stats = %+v, want 1 orphan and 2 expired", st)
+	}
+}
+
+func TestMemoryOutcomesEvictOldestWhenFull(t *testing.T) {
+	ctx := context.Background()
+	s, clock := newTestMemory(MemoryStoreConfig{MaxOutcomes: 2})
+	for _, k := range []string{"batches/1", "batches/2", "batches/3"} {
+		if _, err := s.Settle(ctx, k, Outcome{State: "JOB_STATE_SUCCEEDED"}); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Second)
+	}
+	if rec, _ := s.Lookup(ctx, "batches/1"); rec.Outcome != nil {
+		t.Fatal("the oldest outcome was kept past the bound")
+	}
+	if rec, _ := s.Lookup(ctx, "batches/3"); rec.Outcome == nil {
+		t.Fatal("the newest outcome was dropped")
+	}
+}
+
+// A job that Create already reported final is settled without ever
+// registering; the event it left behind must go with it, not hold a slot
+// of the bounded buffer until it expires.
+func TestMemorySettleDropsOrphan(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newTestMemory(MemoryStoreConfig{MaxOrphans: 1})
+	if _, err := s.Deliver(ctx, "batches/early", "id:e", finished); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Settle(ctx, "batches/early", Outcome{State: "JOB_STATE_SUCCEEDED"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Deliver(ctx, "batches/next", "id:n", finished); err != nil {
+		t.Fatalf("the settled job's event still fills the buffer: %v", err)
+	}
+}
+
+func TestMemoryLeaseFollowsItsClock(t *testing.T) {
+	ctx := context.Background()
+	s, clock := newTestMemory(MemoryStoreConfig{})
+	if ok, _ := s.Lease(ctx, "k", "a", time.Minute); !ok {
+		t.Fatal("a free lease was refused")
+	}
+	if ok, _ := s.Lease(ctx, "k", "b", time.Minute); ok {
+		t.Fatal("b took a's lease")
+	}
+	clock.Advance(time.Minute)
+	if ok, _ := s.Lease(ctx, "k", "b", time.Minute); !ok {
+		t.Fatal("an expired lease was refused")
+	}
+}
