@@ -45,7 +45,7 @@ func BenchmarkDeliverToHint(b *testing.B) {
 func BenchmarkRoundTrips(b *testing.B) {
 	e := newEnv(b)
 	s := e.open(b, Config{})
-	trips := &e.tracked(s).trips
+	trips := &trackedOf(b, s).trips
 	ctx := context.Background()
 	ev := gemhook.JobEvent{Type: "batch.succeeded", Terminal: true, Token: "0123456789abcdef"}
 	job := gemhook.PendingJob{Kind: gemhook.KindBatch, Token: "0123456789abcdef", Submitted: time.Now(),

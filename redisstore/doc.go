@@ -17,7 +17,8 @@
 //
 //	{P:K}:job       the first registration (JSON), until it settles or JobTTL (7 days)
 //	{P:K}:events    list of at most 8 events, the first per token and terminality;
-//	                EventTTL (1h) while unregistered, then as long as the registration
+//	                EventTTL (1h) while unregistered (terminal events only),
+//	                then as long as the registration
 //	{P:K}:outcome   the first outcome (JSON), OutcomeTTL (25h)
 //	{P:K}:id:ID     a delivery id seen, DedupeTTL (25h)
 //	{P:K}:lease     the owner of the poll lease, for the TTL Lease was given

@@ -10,9 +10,9 @@ import (
 )
 
 // Deliver records ev for key unless id was seen within DedupeTTL, key has
-// settled, or key already keeps an event with ev's token and terminality
-// (or maxEvents of them), then publishes key on the hint channel: one
-// script, one round trip.
+// settled, ev is progress (not terminal) of a job nobody registered, or key
+// already keeps an event with ev's token and terminality (or maxEvents of
+// them), then publishes key on the hint channel: one script, one round trip.
 func (s *Store) Deliver(ctx context.Context, key, id string, ev gemhook.JobEvent) (bool, error) {
 	if err := s.check(); err != nil {
 		return false, err

@@ -19,8 +19,21 @@ func (s *Store) Lease(ctx context.Context, key, owner string, ttl time.Duration)
 	if err != nil {
 		return false, fmt.Errorf("redisstore: lease %s: %w", key, err)
 	}
-	return res == int64(1), nil
+	held := res == int64(1)
+	if held && ctx.Err() != nil {
+		// The caller gave up while the server gave it the lease (go-redis
+		// lets a command in flight finish): it will not poll, so hand the
+		// lease back rather than leave the job unpolled until it expires.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		s.run(rctx, releaseScript, []string{s.keys(key).lease()}, []any{owner}, nil)
+		cancel()
+		return false, fmt.Errorf("redisstore: lease %s: %w", key, ctx.Err())
+	}
+	return held, nil
 }
+
+// releaseTimeout bounds handing back a lease that a cancelled Lease took.
+const releaseTimeout = 2 * time.Second
 
 // Release deletes owner's lease on key if owner still holds it.
 func (s *Store) Release(ctx context.Context, key, owner string) error {

@@ -20,6 +20,9 @@ end
 if redis.call('EXISTS', KEYS[3]) == 1 then
 	return 0
 end
+if ARGV[3] == '0' and redis.call('EXISTS', KEYS[1]) == 0 then
+	return 0
+end
 local evs = redis.call('LRANGE', KEYS[2], 0, -1)
 if #evs >= tonumber(ARGV[6]) then
 	return 0

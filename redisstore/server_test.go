@@ -33,14 +33,15 @@ type testEnv struct {
 	opts   *redis.Options
 	admin  *redis.Client
 	prefix string
-
-	mu     sync.Mutex
-	stores map[*Store]*tracked
 }
+
+// opened maps each store a test opened to its tracked client.
+var opened sync.Map // *Store → *tracked
 
 // tracked is a store's own client, which records the id of every
 // connection it opens, so that a test can kill exactly those on the server.
 type tracked struct {
+	env    *testEnv
 	client *redis.Client
 	trips  atomic.Int64 // round trips: commands and pipelines sent
 
@@ -70,8 +71,12 @@ func newEnv(t testing.TB) *testEnv {
 	}
 	b := make([]byte, 6)
 	rand.Read(b)
-	e := &testEnv{t: t, opts: opts, admin: admin, prefix: "gemhooktest-" + hex.EncodeToString(b), stores: map[*Store]*tracked{}}
+	e := &testEnv{t: t, opts: opts, admin: admin, prefix: "gemhooktest-" + hex.EncodeToString(b)}
 	t.Cleanup(func() {
+		if t.Failed() && os.Getenv("KEEPKEYS") != "" {
+			t.Logf("keys kept under %s", e.prefix)
+			return
+		}
 		e.deleteKeys()
 		admin.Close()
 	})
@@ -100,7 +105,7 @@ func (e *testEnv) deleteKeys() {
 // both are closed when the test ends.
 func (e *testEnv) open(t testing.TB, cfg Config) *Store {
 	t.Helper()
-	tr := &tracked{}
+	tr := &tracked{env: e}
 	o := *e.opts
 	o.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
 		id, err := cn.ClientID(ctx).Result()
@@ -119,30 +124,32 @@ func (e *testEnv) open(t testing.TB, cfg Config) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.mu.Lock()
-	e.stores[s] = tr
-	e.mu.Unlock()
+	opened.Store(s, tr)
 	t.Cleanup(func() {
 		s.Close()
 		tr.client.Close()
+		opened.Delete(s)
 	})
 	return s
 }
 
-func (e *testEnv) tracked(s *Store) *tracked {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	tr := e.stores[s]
-	if tr == nil {
-		e.t.Fatalf("store %p was not opened by this test", s)
+func trackedOf(t testing.TB, s *Store) *tracked {
+	t.Helper()
+	tr, ok := opened.Load(s)
+	if !ok {
+		t.Fatalf("store %p was not opened by testEnv.open", s)
 	}
-	return tr
+	return tr.(*tracked)
 }
 
 // dropHints kills s's pub/sub connections on the server, and only those.
-func (e *testEnv) dropHints(t testing.TB, s *Store) {
+func dropHints(t testing.TB, s *Store) { killConnections(t, s, true) }
+
+// killConnections kills s's connections on the server, by id: its pub/sub
+// ones if pubsub, else all. The client reconnects by itself.
+func killConnections(t testing.TB, s *Store, pubsub bool) {
 	t.Helper()
-	tr := e.tracked(s)
+	tr := trackedOf(t, s)
 	tr.mu.Lock()
 	args := []any{"client", "list", "id"}
 	for _, id := range tr.ids {
@@ -150,7 +157,7 @@ func (e *testEnv) dropHints(t testing.TB, s *Store) {
 	}
 	tr.mu.Unlock()
 	ctx := context.Background()
-	list, err := e.admin.Do(ctx, args...).Text()
+	list, err := tr.env.admin.Do(ctx, args...).Text()
 	if err != nil {
 		t.Fatalf("CLIENT LIST: %v", err)
 	}
@@ -161,16 +168,16 @@ func (e *testEnv) dropHints(t testing.TB, s *Store) {
 			k, v, _ := strings.Cut(f, "=")
 			fields[k] = v
 		}
-		if fields["sub"] == "0" && !strings.Contains(fields["flags"], "P") {
+		if fields["id"] == "" || pubsub && fields["sub"] == "0" && !strings.Contains(fields["flags"], "P") {
 			continue
 		}
-		if err := e.admin.Do(ctx, "client", "kill", "id", fields["id"]).Err(); err != nil {
+		if err := tr.env.admin.Do(ctx, "client", "kill", "id", fields["id"]).Err(); err != nil {
 			t.Fatalf("CLIENT KILL ID %s: %v", fields["id"], err)
 		}
 		killed++
 	}
 	if killed == 0 {
-		t.Fatalf("store has no pub/sub connection to drop")
+		t.Fatalf("the store has no connection to kill")
 	}
 }
 

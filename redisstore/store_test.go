@@ -10,6 +10,7 @@ import (
 
 	"github.com/gemhook/gemhook"
 	"github.com/gemhook/gemhook/internal/leaktest"
+	"github.com/redis/go-redis/v9"
 )
 
 func TestOpen(t *testing.T) {
@@ -150,7 +151,7 @@ func TestHashTags(t *testing.T) {
 func TestRoundTrips(t *testing.T) {
 	e := newEnv(t)
 	s := e.open(t, Config{})
-	tr := e.tracked(s)
+	tr := trackedOf(t, s)
 	ctx := context.Background()
 	ops := []struct {
 		name string
@@ -192,7 +193,7 @@ func TestRoundTrips(t *testing.T) {
 func TestScriptCacheFlushed(t *testing.T) {
 	e := newEnv(t)
 	s := e.open(t, Config{})
-	tr := e.tracked(s)
+	tr := trackedOf(t, s)
 	ctx := context.Background()
 	key := "batches/flushed"
 	if _, err := s.Deliver(ctx, key, "", gemhook.JobEvent{Type: "batch.succeeded", Terminal: true, Token: "t"}); err != nil {
@@ -246,6 +247,10 @@ func TestEventsKept(t *testing.T) {
 		}
 		return dup
 	}
+	deliver("", gemhook.JobEvent{Type: "batch.running", Token: "t0"}) // progress of a job nobody registered: not kept
+	if _, err := s.Register(ctx, key, gemhook.PendingJob{Name: key}); err != nil {
+		t.Fatal(err)
+	}
 	deliver("a", gemhook.JobEvent{Type: "batch.running", Token: "t1"})
 	if !deliver("a", gemhook.JobEvent{Type: "batch.succeeded", Token: "t1", Terminal: true}) {
 		t.Error("a second delivery with id a was not a duplicate")
@@ -274,5 +279,48 @@ func TestEventsKept(t *testing.T) {
 	rec, err = s.Lookup(ctx, key)
 	if err != nil || rec.Outcome == nil || rec.Outcome.Code != "3" || len(rec.Events) != 0 || rec.Job != nil {
 		t.Fatalf("after Settle: %+v %v", rec, err)
+	}
+}
+
+// cancelAfter cancels a context once a command it names has run.
+type cancelAfter struct {
+	name   string
+	cancel func()
+}
+
+func (h cancelAfter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h cancelAfter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if cmd.Name() == h.name {
+			h.cancel()
+		}
+		return err
+	}
+}
+
+func (h cancelAfter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// A Lease whose caller gave up while the server granted it is handed back:
+// the caller will not poll, and the job must not wait for the lease to
+// expire (a replica that closes mid-check).
+func TestLeaseCancelled(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.open(t, Config{}), e.open(t, Config{})
+	bg := context.Background()
+	if _, err := a.Lookup(bg, "batches/warm"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	trackedOf(t, a).client.AddHook(cancelAfter{name: "evalsha", cancel: cancel})
+	held, err := a.Lease(ctx, "batches/c", "a", time.Minute)
+	if held || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Lease cancelled in flight = %v, %v; want false, context.Canceled", held, err)
+	}
+	if ok, err := b.Lease(bg, "batches/c", "b", time.Minute); err != nil || !ok {
+		t.Fatalf("the lease a cancelled Lease took is still held: %v %v", ok, err)
 	}
 }

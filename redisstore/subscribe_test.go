@@ -64,7 +64,7 @@ func TestResubscribeResyncs(t *testing.T) {
 	ctx := context.Background()
 	for i, key := range []string{"batches/r0", "batches/r1", "batches/r2"} {
 		if i > 0 {
-			e.dropHints(t, a)
+			dropHints(t, a)
 			l.resynced(t)
 		}
 		if _, err := b.Deliver(ctx, key, "", gemhook.JobEvent{Type: "batch.succeeded", Terminal: true}); err != nil {
