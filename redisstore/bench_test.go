@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gemhook/gemhook"
+	"github.com/gemhook/gemhook/storetest"
 )
 
 // BenchmarkDeliverToHint measures a Deliver on store A until store B's
@@ -75,4 +76,16 @@ func BenchmarkRoundTrips(b *testing.B) {
 			b.ReportMetric(float64(trips.Load()-before)/float64(b.N), "rt/op")
 		})
 	}
+}
+
+// BenchmarkDeliveryToWait: a job waited for on replica B whose deliveries
+// land on replica A, from its end at the emulator to B's Wait returning.
+func BenchmarkDeliveryToWait(b *testing.B) {
+	storetest.BenchmarkDeliveryToWait(b, harness)
+}
+
+// BenchmarkAbsorb: deliveries per second over HTTP by three replicas on
+// one Redis, against one in-memory replica in the same run.
+func BenchmarkAbsorb(b *testing.B) {
+	storetest.BenchmarkAbsorb(b, harness)
 }
