@@ -73,7 +73,8 @@ func newEnv(t testing.TB) *testEnv {
 	rand.Read(b)
 	e := &testEnv{t: t, opts: opts, admin: admin, prefix: "gemhooktest-" + hex.EncodeToString(b)}
 	t.Cleanup(func() {
-		if t.Failed() && os.Getenv("KEEPKEYS") != "" {
+		// GEMHOOK_REDIS_KEEP=1 keeps a failed test's keys to look at.
+		if t.Failed() && os.Getenv("GEMHOOK_REDIS_KEEP") != "" {
 			t.Logf("keys kept under %s", e.prefix)
 			return
 		}
