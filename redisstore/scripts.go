@@ -12,34 +12,33 @@ import (
 
 // deliverScript: KEYS job, events, outcome[, id]; ARGV event JSON, token,
 // terminal ("1"/"0"), dedupe TTL ms, event TTL ms, max events, channel, key.
-// Returns 1 for a duplicate id, else 0.
+// Returns 1 for a duplicate id, else 0. Every delivery but a duplicate
+// publishes a hint, also one that keeps nothing: a waiter that missed the
+// hint of the outcome or of the first event reads again.
 var deliverScript = redis.NewScript(`
 if KEYS[4] and not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[4]) then
 	return 1
 end
-if redis.call('EXISTS', KEYS[3]) == 1 then
-	return 0
-end
-if ARGV[3] == '0' and redis.call('EXISTS', KEYS[1]) == 0 then
-	return 0
-end
-local evs = redis.call('LRANGE', KEYS[2], 0, -1)
-if #evs >= tonumber(ARGV[6]) then
-	return 0
-end
-for _, e in ipairs(evs) do
-	local d = cjson.decode(e)
-	local terminal = '0'
-	if d.terminal == true then terminal = '1' end
-	if (d.token or '') == ARGV[2] and terminal == ARGV[3] then
-		return 0
+local jt = redis.call('PTTL', KEYS[1])
+local keep = redis.call('EXISTS', KEYS[3]) == 0 and (ARGV[3] == '1' or jt > 0)
+if keep then
+	local evs = redis.call('LRANGE', KEYS[2], 0, -1)
+	keep = #evs < tonumber(ARGV[6])
+	for _, e in ipairs(evs) do
+		local d = cjson.decode(e)
+		local terminal = '0'
+		if d.terminal == true then terminal = '1' end
+		if (d.token or '') == ARGV[2] and terminal == ARGV[3] then
+			keep = false
+		end
 	end
 end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-local ttl = tonumber(ARGV[5])
-local jt = redis.call('PTTL', KEYS[1])
-if jt > ttl then ttl = jt end
-redis.call('PEXPIRE', KEYS[2], ttl)
+if keep then
+	redis.call('RPUSH', KEYS[2], ARGV[1])
+	local ttl = tonumber(ARGV[5])
+	if jt > ttl then ttl = jt end
+	redis.call('PEXPIRE', KEYS[2], ttl)
+end
 redis.call('PUBLISH', ARGV[7], ARGV[8])
 return 0
 `)

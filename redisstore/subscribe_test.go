@@ -37,6 +37,17 @@ func (l *listener) resynced(t *testing.T) {
 	}
 }
 
+func (l *listener) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case k := <-l.hints:
+		return k
+	case <-time.After(wait):
+		t.Fatal("no hint")
+		return ""
+	}
+}
+
 func (l *listener) hinted(t *testing.T, key string) {
 	t.Helper()
 	deadline := time.After(wait)
@@ -136,5 +147,38 @@ func TestStopAndClose(t *testing.T) {
 	case <-l4.resyncs:
 		t.Fatal("resync from a closed store")
 	default:
+	}
+}
+
+// A delivery hints even when it keeps nothing (the job has settled), so
+// that a waiter that missed the outcome's hint reads again; a duplicate
+// does not.
+func TestDeliverHints(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.open(t, Config{}), e.open(t, Config{})
+	l, stop := subscribe(a)
+	defer stop()
+	l.resynced(t)
+	ctx := context.Background()
+	if _, err := b.Settle(ctx, "batches/h", gemhook.Outcome{State: "JOB_STATE_SUCCEEDED"}); err != nil {
+		t.Fatal(err)
+	}
+	l.hinted(t, "batches/h")
+	if _, err := b.Deliver(ctx, "batches/h", "id:1", gemhook.JobEvent{Type: "batch.succeeded", Terminal: true}); err != nil {
+		t.Fatal(err)
+	}
+	if k := l.next(t); k != "batches/h" {
+		t.Fatalf("hint %s, want batches/h", k)
+	}
+	if dup, err := b.Deliver(ctx, "batches/h", "id:1", gemhook.JobEvent{Type: "batch.succeeded", Terminal: true}); err != nil || !dup {
+		t.Fatalf("second delivery of id:1: %v %v, want a duplicate", dup, err)
+	}
+	if _, err := b.Deliver(ctx, "batches/next", "id:2", gemhook.JobEvent{Type: "batch.succeeded", Terminal: true}); err != nil {
+		t.Fatal(err)
+	}
+	// One connection receives in publishing order: a hint for the
+	// duplicate would come first.
+	if k := l.next(t); k != "batches/next" {
+		t.Fatalf("hint %s, want batches/next (a duplicate hinted)", k)
 	}
 }
