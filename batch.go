@@ -24,7 +24,7 @@ func (c *Client) SubmitBatch(ctx context.Context, model string, src *genai.Batch
 		return failed[*genai.BatchJob](err)
 	}
 	own.WebhookConfig = wc
-	job, err := c.genai.Batches.Create(ctx, model, src, &own)
+	job, token, err := c.createBatch(ctx, model, src, &own, token)
 	if err != nil {
 		return failed[*genai.BatchJob](fmt.Errorf("gemhook: create batch: %w", err))
 	}

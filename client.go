@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/genai"
@@ -37,7 +38,7 @@ type Config struct {
 	Receiver *Receiver
 	// WebhookURL, when set, asks Gemini to deliver each job's events to
 	// this URL (per-request webhooks, verified with Gemini's published
-	// keys). Empty: rely on the project's webhooks (client.Webhooks.Create),
+	// keys, so the Receiver needs ReceiverConfig.JWKSURL). Empty: rely on the project's webhooks (client.Webhooks.Create),
 	// verified with ReceiverConfig.Secrets.
 	WebhookURL string
 	// Fallback tunes the reconciliation polls of jobs whose webhook has not
@@ -80,6 +81,8 @@ type Client struct {
 	work       workers
 	hooks      hookState // project webhooks' secrets (EnsureWebhook, RotateWebhookSecret)
 
+	batchMetadataRefused atomic.Bool // the Batch API refused gemhook's token in userMetadata (go-genai issue 779)
+
 	mu      sync.Mutex
 	closed  bool
 	pending map[closer]struct{}
@@ -114,6 +117,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.WebhookURL != "" {
 		if err := checkWebhookURL(cfg.WebhookURL); err != nil {
 			return nil, fmt.Errorf("%w: Config.WebhookURL: %v", ErrInvalidConfig, err)
+		}
+		if !cfg.Receiver.acceptsPerRequest() {
+			return nil, fmt.Errorf("%w: Config.WebhookURL asks for per-request webhooks, which Config.Receiver refuses: "+
+				"set ReceiverConfig.JWKSURL to gemhook.GeminiJWKSURL (or the emulator's JWKSURL in tests)", ErrInvalidConfig)
 		}
 	}
 	fb := cfg.Fallback

@@ -71,8 +71,11 @@
 // genuine delivery. The checks run cheapest first: method; media type
 // (application/json, or none given; compressed bodies are refused, never
 // decompressed);
-// size (MaxBodyBytes, read under http.MaxBytesReader); the presence, once
-// each, and strict syntax of webhook-id (at most 256 bytes, no '.', spaces
+// size (MaxBodyBytes, 64 KiB by default, read under http.MaxBytesReader
+// into a buffer that grows as bytes arrive, never sized from a declared
+// Content-Length; a body stalled past the server's ReadTimeout gets 408);
+// the presence, once each and under one spelling (a hand-built header map
+// holding Webhook-Id and webhook-id is ErrInvalidHeader), and strict syntax of webhook-id (at most 256 bytes, no '.', spaces
 // or control characters), webhook-timestamp (canonical decimal Unix
 // seconds, within Tolerance either way) and webhook-signature (at most 16
 // entries and 16 KiB; entries of unknown versions are skipped); then the
@@ -80,12 +83,15 @@
 //
 // Project-level webhooks are signed with Standard Webhooks v1: HMAC-SHA256
 // keyed with a whsec_ secret (accepted with or without the prefix, padded
-// or not), compared in constant time against every configured secret, so
+// or not; a key shorter than 24 bytes is refused, as Standard Webhooks
+// secrets are 24 to 64 bytes), compared in constant time against every configured secret, so
 // a rotation (AddSecret, RemoveSecret, Client.RotateWebhookSecret) keeps
 // deliveries flowing while both secrets are valid.
 //
 // Per-request webhooks are signed with keys Gemini publishes as a JWKS at
-// ReceiverConfig.JWKSURL. Sources disagree on the form: deliveries seen on
+// GeminiJWKSURL, and are accepted only when ReceiverConfig.JWKSURL is set;
+// a Receiver without it takes project secrets only, answers v1a and JWS
+// entries 401, and never fetches a key set. Sources disagree on the form: deliveries seen on
 // live traffic carry Standard Webhooks v1a (Ed25519 over the same
 // id.timestamp.body, with no key id, so each published key is tried, the
 // last one that matched first), while Google's guide documents an RS256
@@ -93,9 +99,13 @@
 // the entry's shape, and reports which one verified in Event.Scheme. A
 // JWS must be compact, at most 16 KiB, signed with RS256 or EdDSA by a key
 // of the matching type named by a short kid; jku, x5u, jwk, x5c and crit
-// headers are refused and never followed. Its exp is required, iat and nbf
+// headers are refused and never followed, and a typ, when present, must
+// be JWT or JOSE (an "at+jwt" or other explicitly typed token was minted
+// for something else). Its exp is required, iat and nbf
 // may be at most a minute ahead, its lifetime is at most an hour, aud is
-// checked when Audience is set and iss, when present, against Issuer. The
+// checked when Audience is set (Google documents no audience for these
+// tokens yet; set Audience once it does, so that a token minted for
+// another receiver is refused) and iss, when present, against Issuer. The
 // token is bound to the delivery: its type and data claims must equal the
 // body's, so a captured token cannot vouch for another event or job. A JWS
 // covers neither webhook-id nor webhook-timestamp, so those headers steer
@@ -126,7 +136,24 @@
 // held while the set cannot be refetched is ErrKeysUnavailable, not a
 // forgery: the key may have been added during the outage. A failed
 // refresh keeps the last good set for up to 24 hours, after which
-// verification fails closed.
+// verification fails closed. v1a tries the first 8 Ed25519 keys, and a v1a
+// delivery costs at most 16 Ed25519 checks (2 entries against 8 keys, the
+// refetched set trying only keys it had not), each hashing the body. A
+// delivery that matches no key held while a key was left out for one of
+// these caps could not be checked either: ErrKeysUnavailable (503, and a
+// Warn in the log), never a 401 that would lose a genuine event.
+//
+// What a per-request signature proves: that Gemini sent the delivery, with
+// the body it signed. It does not prove that the job is yours: every
+// Gemini customer's per-request deliveries are signed with the same
+// published keys, and any of them can point a job's webhook at your URL.
+// A v1a signature covers webhook-id and webhook-timestamp; a JWS covers
+// neither, only its own claims (whose type and data must equal the
+// body's). So per-request acceptance is opt-in (ReceiverConfig.JWKSURL),
+// and a job submitted with a correlation token (TokenKey in its user
+// metadata) is settled only by events that carry that token, with the
+// outcome read from the API. Project-level (v1) deliveries prove more: the
+// sender holds your project's secret.
 //
 // Error responses are generic; what failed is only logged. A Receiver never
 // answers 3xx or 410, which would make a sender stop delivering.
@@ -146,15 +173,18 @@
 //	ErrPayloadTooLarge      413
 //	ErrMalformedEvent       400 (verified, but not a JSON object)
 //
-// ServeHTTP also answers 405 to methods other than POST, 415 to a media
-// type other than application/json or a compressed body, and 503 with Retry-After when the
+// ServeHTTP also answers 405 to methods other than POST, 408 to a body
+// stalled past the server's ReadTimeout, 415 to a media type other than
+// application/json or a compressed body, and 503 with Retry-After when the
 // Receiver is closed or cannot take the event now. NewReceiver and
-// AddSecret return ErrInvalidSecret for an empty or undecodable secret; New
-// returns ErrInvalidConfig, saying what to change.
+// AddSecret return ErrInvalidSecret for an empty, undecodable or too short
+// (under 24 bytes) secret; New returns ErrInvalidConfig, saying what to
+// change, for example for a WebhookURL whose Receiver has no JWKSURL.
 //
 // Future.Wait returns the job on success; the job and a *JobError
 // (errors.As) when it ended failed, expired or cancelled; the genai error,
-// wrapped, when submission failed; ctx.Err() when the caller gave up (the
+// wrapped, when submission failed (with ErrMetadataRefused when the Batch
+// API refused user metadata the caller asked for); ctx.Err() when the caller gave up (the
 // Future stays pending and may be waited on again); ErrClosed when the
 // Client was closed first. PingWebhook and SelfTest return their own
 // sentinels (ErrPingNotDelivered, ErrPingRejected, ErrSignatureMismatch,

@@ -37,7 +37,8 @@ var (
 	// ErrMalformedEvent: the body verified but is not a JSON event envelope.
 	ErrMalformedEvent = errors.New("gemhook: malformed webhook event")
 	// ErrInvalidSecret: a project-level secret given to NewReceiver or
-	// AddSecret is empty or not base64 (with or without "whsec_").
+	// AddSecret is empty, not base64 (with or without "whsec_"), or a
+	// key shorter than 24 bytes (Standard Webhooks secrets are 24 to 64).
 	ErrInvalidSecret = errors.New("gemhook: invalid webhook secret")
 	// ErrClosed: the Receiver or Client has been closed.
 	ErrClosed = errors.New("gemhook: closed")

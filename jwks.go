@@ -93,9 +93,6 @@ func newKeySet(cfg ReceiverConfig, now func() time.Time, log *slog.Logger) (*key
 		kick:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 	}
-	if k.url == "" {
-		k.url = DefaultJWKSURL
-	}
 	if err := checkJWKSURL(k.url); err != nil {
 		return nil, err
 	}

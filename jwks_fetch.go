@@ -103,6 +103,10 @@ func (k *keySet) fetch(ctx context.Context) (*keyState, error) {
 	for _, d := range s.dropped {
 		k.log.LogAttrs(ctx, slog.LevelDebug, "gemhook: JWKS key ignored", slog.String("reason", d))
 	}
+	for _, d := range s.capped {
+		// Deliveries signed by it are answered 503 until the set shrinks.
+		k.log.LogAttrs(ctx, slogWarn, "gemhook: JWKS key left out for a cap", slog.String("reason", d))
+	}
 	return s, nil
 }
 

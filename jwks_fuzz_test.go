@@ -2,6 +2,8 @@ package gemhook
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"strconv"
 	"strings"
@@ -47,6 +49,14 @@ func FuzzVerifyV1a(f *testing.F) {
 	f.Add("v1a,"+strings.Repeat("A", 86)+"==", "{}")
 	f.Add("v1a,", "")
 	f.Add("v1a,"+strings.Repeat("_", 86), ksBody)
+	// Issue 13: well-formed signatures by keys outside the set, more
+	// entries than are tried, each costing a full verification.
+	forged := make([]string, maxV1aEntries+1)
+	for i := range forged {
+		_, outsider, _ := ed25519.GenerateKey(rand.Reader)
+		forged[i] = signature.SignV1a(outsider, "msg_1", ksTS, []byte(ksBody))
+	}
+	f.Add(strings.Join(forged, " "), ksBody)
 	f.Fuzz(func(t *testing.T, header, body string) {
 		entries, err := signature.ParseList(header)
 		if err != nil {
@@ -75,6 +85,9 @@ func FuzzVerifyJWS(f *testing.F) {
 	f.Add(strings.Replace(good, "r1", "r2", 1), ksBody)
 	f.Add("eyJhbGciOiJub25lIn0.e30.", "{}")
 	f.Add("a.b.c", "")
+	// Issue 13: signed by a published key, but typed as another kind of
+	// token.
+	f.Add(rawJWS(f, `{"alg":"RS256","kid":"r1","typ":"at+jwt"}`, claims, "RS256", ksRSA(0)), ksBody)
 	f.Fuzz(func(t *testing.T, tok, body string) {
 		entries := []signature.Entry{{Scheme: signature.SchemeJWS, Value: tok}}
 		err := k.verifyJWS(context.Background(), entries, []byte(body))

@@ -33,6 +33,7 @@ type keyState struct {
 	refreshAt time.Time           // clock time after which a refresh is due
 	lastV1a   atomic.Int32        // index in ed of the key that verified last
 	dropped   []string            // why keys were ignored, for the log
+	capped    []string            // usable keys left out for a cap: a miss may be genuine
 }
 
 // jwsKey is a key usable for one JWS algorithm only.
@@ -80,7 +81,7 @@ func newKeyState(entries []jwksEntry, fetched, refreshAt time.Time) (*keyState, 
 			if len(s.ed) < maxV1aKeys {
 				s.ed = append(s.ed, ed)
 			} else {
-				s.dropped = append(s.dropped, fmt.Sprintf("key %d (kid %.32q): not tried for v1a, which tries the first %d Ed25519 keys", i, e.kid, maxV1aKeys))
+				s.capped = append(s.capped, fmt.Sprintf("key %d (kid %.32q): not tried for v1a, which tries the first %d Ed25519 keys", i, e.kid, maxV1aKeys))
 			}
 		}
 		if !signature.ValidKID(e.kid) {

@@ -17,7 +17,7 @@ import (
 func parseJWKS(doc []byte) ([]jwksEntry, error) {
 	set, err := jwk.Parse(doc, jwk.WithMaxKeys(maxJWKSKeys), jwk.WithStrictKeySetParsing(false))
 	if err != nil {
-		return nil, fmt.Errorf("parsing JWKS: %w", err)
+		return nil, fmt.Errorf("parsing JWKS (capped at %d keys): %w", maxJWKSKeys, err)
 	}
 	out := make([]jwksEntry, 0, set.Len())
 	for i := range set.Len() {

@@ -534,7 +534,7 @@ func TestKeySetV1aKeyCap(t *testing.T) {
 	if len(s.ed) != maxV1aKeys || len(s.byKID) != maxV1aKeys+1 {
 		t.Fatalf("%d v1a keys, %d JWS keys", len(s.ed), len(s.byKID))
 	}
-	if len(s.dropped) != 1 || !strings.Contains(s.dropped[0], "v1a") {
-		t.Fatalf("dropped = %q", s.dropped)
+	if len(s.capped) != 1 || !strings.Contains(s.capped[0], "v1a") || len(s.dropped) != 0 {
+		t.Fatalf("capped = %q, dropped = %q", s.capped, s.dropped)
 	}
 }

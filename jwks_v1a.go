@@ -9,10 +9,14 @@ import (
 	"github.com/gemhook/gemhook/internal/signature"
 )
 
-// maxV1aEntries bounds the Ed25519 verifications one delivery can cost:
-// at most this many v1a entries are tried, each against at most
-// maxV1aKeys keys. Rotation needs two.
-const maxV1aEntries = 3
+// Bounds on the Ed25519 verifications one delivery can cost, each of
+// which hashes the whole body: at most maxV1aEntries v1a entries are tried
+// (rotation needs two), and at most maxV1aChecks verifications in all,
+// over the held set and the refetched one together.
+const (
+	maxV1aEntries = 2
+	maxV1aChecks  = maxV1aEntries * maxV1aKeys
+)
 
 // contentPool holds the buffers that id.ts.body is assembled in, because
 // ed25519.Verify needs the message in one piece. Buffers that grew for a
@@ -24,9 +28,11 @@ const maxPooledContent = 64 << 10
 // verifyV1a checks the v1a entries (Ed25519 over id.ts.body) against the
 // key set. The key that verified last is tried first, so the usual
 // delivery costs one ed25519.Verify. When no key verifies, the set may
-// have rotated: it is refetched (at most once per cooldown) and tried once
-// more. If it could not be refetched, the delivery could not be checked
-// and the error is ErrKeysUnavailable rather than a forgery.
+// have rotated: it is refetched (at most once per cooldown) and its new
+// keys are tried. A signature that matches no key tried is a forgery only
+// if every key could be tried: when the set could not be refetched, when
+// keys were left out for a cap, or when the checks ran out, the error is
+// ErrKeysUnavailable (503, retried) rather than a refusal.
 func (k *keySet) verifyV1a(ctx context.Context, entries []signature.Entry, id, ts string, body []byte) error {
 	var sigs [maxV1aEntries][ed25519.SignatureSize]byte
 	n := 0
@@ -53,21 +59,38 @@ func (k *keySet) verifyV1a(ctx context.Context, entries []signature.Entry, id, t
 			contentPool.Put(bp)
 		}
 	}()
-	if s.matchV1a(sigs[:n], msg) {
+	budget := maxV1aChecks
+	if s.matchV1a(sigs[:n], msg, nil, &budget) {
 		return nil
 	}
 	s2, unavailable := k.refetch(ctx, s)
-	if s2 != nil && s2.matchV1a(sigs[:n], msg) {
+	if s2 != nil && s2.matchV1a(sigs[:n], msg, s, &budget) {
 		return nil
 	}
 	if unavailable != nil {
 		return unavailable
 	}
+	if s2 != nil {
+		s = s2
+	}
+	switch {
+	case len(s.capped) > 0:
+		return fmt.Errorf("%w: v1a signature matches none of the %d Ed25519 keys tried; %d more were left out for a cap",
+			ErrKeysUnavailable, len(s.ed), len(s.capped))
+	case budget < 0:
+		return fmt.Errorf("%w: v1a signature matches none of the keys tried within the cap of %d checks per delivery",
+			ErrKeysUnavailable, maxV1aChecks)
+	}
 	return fmt.Errorf("%w: v1a signature matches no published key", ErrNoMatchingSignature)
 }
 
-// matchV1a tries the last matching key first, then the others.
-func (s *keyState) matchV1a(sigs [][ed25519.SignatureSize]byte, msg []byte) bool {
+// verifyEd25519 is ed25519.Verify; tests count the calls through it.
+var verifyEd25519 = ed25519.Verify
+
+// matchV1a tries the last matching key first, then the others, skipping
+// keys of the set tried before (prev). Each verification takes one from
+// budget; a check it cannot afford leaves budget negative.
+func (s *keyState) matchV1a(sigs [][ed25519.SignatureSize]byte, msg []byte, prev *keyState, budget *int) bool {
 	if len(s.ed) == 0 {
 		return false
 	}
@@ -75,20 +98,42 @@ func (s *keyState) matchV1a(sigs [][ed25519.SignatureSize]byte, msg []byte) bool
 	if first >= len(s.ed) {
 		first = 0
 	}
-	for i := range sigs {
-		if ed25519.Verify(s.ed[first], msg, sigs[i][:]) {
+	try := func(j int) bool {
+		if prev.holdsEd(s.ed[j]) {
+			return false
+		}
+		for i := range sigs {
+			if *budget <= 0 {
+				*budget = -1
+				return false
+			}
+			*budget--
+			if verifyEd25519(s.ed[j], msg, sigs[i][:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if try(first) {
+		return true
+	}
+	for j := range s.ed {
+		if j != first && try(j) {
+			s.lastV1a.Store(int32(j))
 			return true
 		}
 	}
-	for j, key := range s.ed {
-		if j == first {
-			continue
-		}
-		for i := range sigs {
-			if ed25519.Verify(key, msg, sigs[i][:]) {
-				s.lastV1a.Store(int32(j))
-				return true
-			}
+	return false
+}
+
+// holdsEd reports whether the set tries key for v1a; a nil set holds none.
+func (s *keyState) holdsEd(key ed25519.PublicKey) bool {
+	if s == nil {
+		return false
+	}
+	for _, have := range s.ed {
+		if have.Equal(key) {
+			return true
 		}
 	}
 	return false

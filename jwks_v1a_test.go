@@ -95,18 +95,18 @@ func TestV1aSignatureEncodingsAndRotationEntries(t *testing.T) {
 	}
 }
 
-// A project-level receiver never fetches keys, even with the default URL.
+// A receiver that accepts per-request deliveries fetches no keys while
+// only project-level ones arrive.
 func TestKeySetIsLazy(t *testing.T) {
 	defer leaktest.Check(t)()
 	secret := signature.EncodeSecret([]byte("0123456789abcdef0123456789abcdef"))
-	r, err := NewReceiver(ReceiverConfig{Secrets: []string{secret}, Now: func() time.Time { return ksEpoch }})
+	tr := &countingTransport{}
+	r, err := NewReceiver(ReceiverConfig{Secrets: []string{secret}, JWKSURL: GeminiJWKSURL,
+		HTTPClient: &http.Client{Transport: tr}, Now: func() time.Time { return ksEpoch }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if r.keys.url != DefaultJWKSURL {
-		t.Fatalf("url = %q", r.keys.url)
-	}
 	key, _ := signature.DecodeSecret(secret)
 	ts := strconv.FormatInt(ksEpoch.Unix(), 10)
 	h := http.Header{}
@@ -124,7 +124,7 @@ func TestKeySetIsLazy(t *testing.T) {
 	r.keys.mu.Lock()
 	started, attempted := r.keys.started, !r.keys.lastAttempt.IsZero()
 	r.keys.mu.Unlock()
-	if started || attempted || r.keys.state.Load() != nil {
+	if started || attempted || r.keys.state.Load() != nil || tr.n.Load() != 0 {
 		t.Fatal("the key set was fetched or its refresher started")
 	}
 }

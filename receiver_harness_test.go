@@ -74,6 +74,10 @@ type harness struct {
 	hook func(context.Context, *Event) error
 }
 
+// noJWKS as ReceiverConfig.JWKSURL makes newHarness build a receiver of
+// project secrets only.
+const noJWKS = "none"
+
 func newHarness(t testing.TB, cfg ReceiverConfig) *harness {
 	t.Helper()
 	h := &harness{}
@@ -83,8 +87,11 @@ func newHarness(t testing.TB, cfg ReceiverConfig) *harness {
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return vecTime }
 	}
-	if cfg.JWKSURL == "" {
+	switch cfg.JWKSURL {
+	case "":
 		cfg.JWKSURL = "http://127.0.0.1:1/jwks.json" // never the real one
+	case noJWKS:
+		cfg.JWKSURL = ""
 	}
 	user := cfg.OnEvent
 	cfg.OnEvent = func(ctx context.Context, ev *Event) {

@@ -149,11 +149,11 @@ func TestStandardWebhooksCases(t *testing.T) {
 		d.hdr.Set("Webhook-Signature", strings.Repeat("v1,x ", 16)+d.hdr.Get("Webhook-Signature"))
 	}), 400, ErrInvalidHeader)
 	add("S-19 unpadded secret", func() delivery {
-		s := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS"
+		s := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfK"
 		return delivery{hdr: signedHeader(t, s, vecID, vecTS, []byte(vecBody)), body: []byte(vecBody), cfg: ReceiverConfig{Secrets: []string{s}}}
 	}(), 204, nil)
 	add("S-19 unpadded secret, padded key signed", with(vector(t), func(d *delivery) {
-		d.cfg.Secrets = []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS"} // 23 bytes: not the vector's 24-byte key
+		d.cfg.Secrets = []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfK"} // 26 bytes: not the vector's 24-byte key
 	}), 401, ErrNoMatchingSignature)
 	for _, id := range []string{"a.b", strings.Repeat("x", 257), "a\x01b", "a b", "a\x7fb"} {
 		add("S-20 id "+strconv.Quote(id[:min(len(id), 8)]), delivery{hdr: signedHeader(t, vecSecret, id, vecTS, []byte(vecBody)), body: []byte(vecBody)}, 400, ErrInvalidHeader)
@@ -180,6 +180,13 @@ func TestStandardWebhooksCases(t *testing.T) {
 			"Webhook-Signature": d.hdr.Values("Webhook-Signature"),
 		}
 	}), 400, ErrInvalidHeader)
+	// A hand-built map can hold a header under its canonical name and
+	// another spelling; http.Header's lookups see only the first.
+	for _, name := range []string{"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature"} {
+		add("S-22 "+name+" under two spellings", with(vector(t), func(d *delivery) {
+			d.hdr[strings.ToLower(name)] = d.hdr.Values(name)
+		}), 400, ErrInvalidHeader)
+	}
 	add("S-23 old secret during rotation", with(vector(t), func(d *delivery) { d.cfg.Secrets = []string{newSecret, vecSecret} }), 204, nil)
 	add("S-23 old secret after rotation", with(vector(t), func(d *delivery) { d.cfg.Secrets = []string{newSecret} }), 401, ErrNoMatchingSignature)
 	add("no project secrets", with(vector(t), func(d *delivery) { d.cfg.Secrets = []string{} }), 401, ErrNoMatchingSignature)
@@ -204,7 +211,8 @@ func TestVectorEvent(t *testing.T) {
 
 // S-18: secrets that cannot be keys are refused when the Receiver is made.
 func TestBadSecretsRefused(t *testing.T) {
-	for _, s := range []string{"", "whsec_", "whsec_!!!", "   ", "whsec_ab$d", "whsec_====", "whsec_a"} {
+	short := "whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 23)) // Standard Webhooks: 24 to 64 bytes
+	for _, s := range []string{"", "whsec_", "whsec_!!!", "   ", "whsec_ab$d", "whsec_====", "whsec_a", "whsec_AAAAAAAA", short} {
 		r, err := NewReceiver(ReceiverConfig{Secrets: []string{vecSecret, s}, JWKSURL: "http://127.0.0.1:1/"})
 		if !errors.Is(err, ErrInvalidSecret) || r != nil {
 			t.Errorf("NewReceiver(%q) = %v, %v; want ErrInvalidSecret", s, r, err)
@@ -237,8 +245,8 @@ func TestSecretForms(t *testing.T) {
 // The unpadded vector secret decodes to the key Python's standardwebhooks
 // derives (computed there: base64.b64decode(s + "=")).
 func TestUnpaddedSecretKey(t *testing.T) {
-	const fromPython = "31f290f6bf06298aab4f08d43c3f082cf648a362da2da4"
-	k, err := decodeSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS")
+	const fromPython = "31f290f6bf06298aab4f08d43c3f082cf648a362da2da4b031f2"
+	k, err := decodeSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfK")
 	if err != nil {
 		t.Fatal(err)
 	}

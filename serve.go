@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -23,7 +25,8 @@ const retryAfter = 5
 //	     for jobs nobody here waits for
 //	400  malformed headers, or a verified body that is not a JSON object
 //	401  signature or timestamp check failed
-//	405  not POST; 413 body over MaxBodyBytes; 415 a media type other
+//	405  not POST; 408 body stalled past the server's ReadTimeout;
+//	413  body over MaxBodyBytes; 415 a media type other
 //	     than application/json (none at all is accepted), or compressed
 //	500  dispatch panicked (a bug; logged with its stack)
 //	503  keys unavailable, the event could not be taken now, or the
@@ -56,8 +59,13 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		// The sender went away or stalled past ReadTimeout: nobody to
-		// answer, but close the exchange cleanly.
+		if timedOut(err) {
+			// Stalled past ReadTimeout: say so, and the sender retries.
+			http.Error(w, "request timeout", http.StatusRequestTimeout)
+			return
+		}
+		// The sender went away: nobody to answer, but close the
+		// exchange cleanly.
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
@@ -142,20 +150,47 @@ func (r *Receiver) notify(ctx context.Context, ev *Event) {
 	r.onEvent(ctx, ev)
 }
 
-// readBody reads the whole body under the cap. A known Content-Length sizes
-// the buffer at once.
+// bodyChunk is the most readBody allocates before bytes arrive: a declared
+// Content-Length is a claim, not bytes, and sizing the buffer from it would
+// let unauthenticated connections that declare a large body and send
+// nothing hold MaxBodyBytes each.
+const bodyChunk = 4 << 10
+
+// readBody reads the whole body under the cap. The buffer starts at
+// bodyChunk (or the declared length, if smaller) and doubles as bytes
+// arrive, never past the declared length while the sender keeps to it.
 func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, error) {
 	rd := http.MaxBytesReader(w, req.Body, limit)
-	if n := req.ContentLength; n > 0 {
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(rd, buf); err != nil {
+	declared := req.ContentLength
+	size := int64(bodyChunk)
+	if declared >= 0 && declared < size {
+		size = declared + 1 // room for the read that sees EOF
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			more := len(buf)
+			if rest := declared + 1 - int64(len(buf)); rest > 0 && rest < int64(more) {
+				more = int(rest)
+			}
+			buf = slices.Grow(buf, more)
+		}
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
 			return nil, err
 		}
-		// A body longer than its Content-Length is the server's problem,
-		// not ours: net/http never returns more than it declared.
-		return buf, nil
 	}
-	return io.ReadAll(rd)
+}
+
+// timedOut reports whether a body read failed on the connection's read
+// deadline (the server's ReadTimeout).
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // jsonContent accepts application/json with any parameters, and a body

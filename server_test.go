@@ -158,11 +158,7 @@ func TestSlowBody(t *testing.T) {
 	}
 	defer conn.Close()
 	d := eventDelivery(t, vecID, eventBody)
-	var head strings.Builder
-	head.WriteString("POST /hooks/gemini HTTP/1.1\r\nHost: x\r\n")
-	d.hdr.Write(&head)
-	head.WriteString("Content-Length: " + strconv.Itoa(len(d.body)) + "\r\n\r\n")
-	if _, err := conn.Write([]byte(head.String())); err != nil {
+	if _, err := io.WriteString(conn, requestHead(d, len(d.body))); err != nil {
 		t.Fatal(err)
 	}
 	go trickle(conn, string(d.body), 5*time.Millisecond) // ~0.7 s of body
@@ -176,6 +172,16 @@ func TestSlowBody(t *testing.T) {
 	h.untouched(t)
 	h.r.Shutdown(context.Background())
 	<-done
+}
+
+// requestHead is the request line and headers of d, declaring a body of
+// length bytes, as a slow or hostile client writes them by hand.
+func requestHead(d delivery, length int) string {
+	var head strings.Builder
+	head.WriteString("POST /hooks/gemini HTTP/1.1\r\nHost: x\r\n")
+	d.hdr.Write(&head)
+	head.WriteString("Content-Length: " + strconv.Itoa(length) + "\r\n\r\n")
+	return head.String()
 }
 
 // H-j: Shutdown lets a delivery in flight finish with its answer, and

@@ -18,22 +18,29 @@ import (
 
 // Defaults for ReceiverConfig's zero values.
 const (
-	DefaultTolerance    = 5 * time.Minute
-	DefaultMaxBodyBytes = 1 << 20
-	// DefaultJWKSURL is where Gemini publishes the keys that sign
-	// per-request webhook deliveries.
-	DefaultJWKSURL = "https://generativelanguage.googleapis.com/.well-known/jwks.json"
+	DefaultTolerance = 5 * time.Minute
+	// DefaultMaxBodyBytes fits Gemini's events, which are thin (an id,
+	// a state, pointers to results, user metadata) and well under it.
+	DefaultMaxBodyBytes = 64 << 10
+	// GeminiJWKSURL is where Gemini publishes the keys that sign
+	// per-request webhook deliveries. Set it as ReceiverConfig.JWKSURL to
+	// accept them.
+	GeminiJWKSURL = "https://generativelanguage.googleapis.com/.well-known/jwks.json"
 )
 
-// ReceiverConfig configures a Receiver. The zero value is usable for
-// per-request webhooks only; set Secrets for project-level webhooks.
+// ReceiverConfig configures a Receiver. Set Secrets for project-level
+// webhooks and JWKSURL for per-request ones (Config.WebhookURL,
+// WithWebhookURL). A per-request signature proves only that Gemini sent
+// the delivery, not that the job is yours: any Gemini customer can point
+// a job's webhook at your URL. So per-request deliveries are refused (401)
+// unless JWKSURL is set.
 type ReceiverConfig struct {
 	Secrets      []string                      // whsec_ secrets of project-level webhooks; several during rotation
-	JWKSURL      string                        // default DefaultJWKSURL; the emulator's in tests
-	Audience     string                        // expected "aud" of JWS deliveries; empty: not checked
+	JWKSURL      string                        // GeminiJWKSURL, or the emulator's in tests; empty: per-request deliveries refused
+	Audience     string                        // expected "aud" of JWS deliveries; empty: not checked (Google documents none yet: set it once it does)
 	Issuer       string                        // expected "iss" of JWS deliveries, checked when present; default: Gemini's
 	Tolerance    time.Duration                 // webhook-timestamp window each way; default 5m
-	MaxBodyBytes int64                         // default 1 MiB
+	MaxBodyBytes int64                         // default 64 KiB; allocated as bytes arrive, never as declared
 	Now          func() time.Time              // default time.Now
 	HTTPClient   *http.Client                  // for JWKS fetches; default: timeout, no redirects, capped body
 	OnEvent      func(context.Context, *Event) // optional: every verified event, after dispatch
@@ -88,8 +95,8 @@ func newSecretSet(keys [][]byte) *secretSet {
 }
 
 // NewReceiver checks cfg and returns a Receiver. It refuses secrets that
-// are empty or not base64 (ErrInvalidSecret) rather than failing every
-// delivery later.
+// are empty, not base64, or shorter than 24 bytes (ErrInvalidSecret)
+// rather than failing every delivery later.
 func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	r := &Receiver{
 		now:       cfg.Now,
@@ -124,11 +131,13 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	r.seen = dedupe.New(dedupe.Config{Now: r.now})
 	r.deliver = r.dispatch
 	r.timeouts = defaultTimeouts
-	ks, err := newKeySet(cfg, r.now, r.log)
-	if err != nil {
-		return nil, err
+	if cfg.JWKSURL != "" {
+		ks, err := newKeySet(cfg, r.now, r.log)
+		if err != nil {
+			return nil, err
+		}
+		r.keys = ks
 	}
-	r.keys = ks
 	r.store = cfg.Store
 	if r.store == nil {
 		r.memory = NewMemoryStore(MemoryStoreConfig{Now: r.now})
@@ -152,7 +161,9 @@ func (r *Receiver) Close() error {
 			r.srv.Close()
 		}
 		r.srvMu.Unlock()
-		r.keys.close()
+		if r.keys != nil {
+			r.keys.close()
+		}
 		r.unsub()
 	})
 	return nil
@@ -272,6 +283,10 @@ func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, 
 			refused = fmt.Errorf("%w: %w", ErrNoMatchingSignature, err)
 		}
 	}
+	if (nV1a > 0 || nJWS > 0) && r.keys == nil {
+		note(errPerRequestOff)
+		nV1a, nJWS = 0, 0
+	}
 	if nV1a > 0 {
 		err := r.keys.verifyV1a(ctx, entries, id, ts, body)
 		if err == nil {
@@ -295,6 +310,13 @@ func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, 
 	return 0, "", ErrNoMatchingSignature
 }
 
+// errPerRequestOff explains, in the log, why a per-request delivery was
+// refused by a Receiver of project secrets only.
+var errPerRequestOff = fmt.Errorf("%w: per-request signature, but ReceiverConfig.JWKSURL is empty", ErrNoMatchingSignature)
+
+// acceptsPerRequest reports whether per-request deliveries can verify.
+func (r *Receiver) acceptsPerRequest() bool { return r.keys != nil }
+
 // errNoSignature is ErrMissingHeader for webhook-signature: unlike a
 // missing id or timestamp, which is a malformed request (400), a request
 // without a signature is unauthenticated (401).
@@ -306,47 +328,48 @@ func (unsignedError) Error() string        { return ErrMissingHeader.Error() + "
 func (unsignedError) Is(target error) bool { return target == ErrMissingHeader }
 
 // webhookHeaders returns the three Standard Webhooks headers. Each must be
-// present exactly once: a repeated id or timestamp is ambiguous, and a
-// repeated signature header would let a proxy splice lists.
+// present exactly once, under one spelling: a repeated id or timestamp is
+// ambiguous, a repeated signature header would let a proxy splice lists,
+// and a hand-built map holding "Webhook-Id" and "webhook-id" is both. One
+// pass over the map finds every spelling, canonical or not.
 func webhookHeaders(h http.Header) (id, ts, sig string, err error) {
-	if id, err = single(h, "Webhook-Id"); err != nil {
-		return
-	}
-	if ts, err = single(h, "Webhook-Timestamp"); err != nil {
-		return
-	}
-	if sig, err = single(h, "Webhook-Signature"); errors.Is(err, ErrMissingHeader) {
-		err = errNoSignature
-	}
-	return
-}
-
-// single returns the one value of header name. An absent header is
-// ErrMissingHeader; a present but empty one is returned for the caller's
-// parser to refuse.
-func single(h http.Header, name string) (string, error) {
-	v := h[name]
-	if v == nil {
-		v = headerFold(h, name)
-	}
-	switch len(v) {
-	case 0:
-		return "", fmt.Errorf("%w: %s", ErrMissingHeader, name)
-	case 1:
-		return v[0], nil
-	}
-	return "", fmt.Errorf("%w: %s repeated", ErrInvalidHeader, name)
-}
-
-// headerFold finds name in a header map built by hand with non-canonical
-// keys (for example from a serverless event), which http.Header's own
-// lookups would miss.
-func headerFold(h http.Header, name string) []string {
-	var out []string
+	var vals [3][]string
+	var n [3]int
 	for k, v := range h {
-		if len(k) == len(name) && strings.EqualFold(k, name) {
-			out = append(out, v...)
+		i := webhookHeader(k)
+		if i < 0 {
+			continue
+		}
+		n[i] += len(v)
+		if vals[i] == nil {
+			vals[i] = v
 		}
 	}
-	return out
+	for i, name := range webhookHeaderNames {
+		switch {
+		case n[i] == 0 && i == 2:
+			return "", "", "", errNoSignature
+		case n[i] == 0:
+			return "", "", "", fmt.Errorf("%w: %s", ErrMissingHeader, name)
+		case n[i] > 1:
+			return "", "", "", fmt.Errorf("%w: %s repeated", ErrInvalidHeader, name)
+		}
+	}
+	return vals[0][0], vals[1][0], vals[2][0], nil
+}
+
+var webhookHeaderNames = [3]string{"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature"}
+
+// webhookHeader returns the index in webhookHeaderNames of header name k,
+// in any case, or -1.
+func webhookHeader(k string) int {
+	if len(k) < 10 || !strings.EqualFold(k[:8], "webhook-") {
+		return -1
+	}
+	for i, name := range webhookHeaderNames {
+		if len(k) == len(name) && strings.EqualFold(k[8:], name[8:]) {
+			return i
+		}
+	}
+	return -1
 }

@@ -74,6 +74,11 @@ func (s *Server) createBatch(r *http.Request, args []string) (any, error) {
 	if err := hook.check("batch.webhookConfig"); err != nil {
 		return nil, err
 	}
+	if s.opts.RefuseBatchMetadata {
+		if err := hook.refuseMetadata(); err != nil {
+			return nil, err
+		}
+	}
 	j.uris, j.metadata = hook.uris(), hook.metadata()
 	return s.startJob(r, j, func() any { return s.batchLRO(j) })
 }
@@ -114,7 +119,7 @@ func (s *Server) batchLRO(j *job) map[string]any {
 	meta["endTime"] = timestamp(j.ended)
 	op["done"] = true
 	if j.outcome != Succeeded {
-		op["error"] = map[string]any{"code": failureCode, "message": j.reason}
+		op["error"] = map[string]any{"code": rpcCode(j.outcome), "message": j.reason}
 		return op
 	}
 	var output map[string]any
@@ -223,7 +228,7 @@ func (s *Server) startJob(r *http.Request, j *job, respond func() any) (any, err
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return nil, &apiError{http.StatusServiceUnavailable, "gemhooktest: server closed", "UNAVAILABLE"}
+		return nil, &apiError{Code: http.StatusServiceUnavailable, Message: "gemhooktest: server closed", Status: "UNAVAILABLE"}
 	}
 	if err := s.addJobLocked(j); err != nil {
 		s.mu.Unlock()

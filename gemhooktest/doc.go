@@ -34,4 +34,15 @@
 // (MetadataInData), data.id as the full resource name (BareIDs), and the
 // cancellation events of Google's guide (NoCancelEvents). Pings carry the
 // type PingType, a name of the emulator's own.
+//
+// Other Options reproduce known quirks of the real API, so that code can be
+// tested against them: RefuseBatchMetadata (the Batch API's refusal of
+// userMetadata, go-genai issue 779), VideoFileField (video_uri or
+// output_file_uri alone) and RefuseCancelSubscriptions (an event enum
+// without the cancellations).
+//
+// For tests in other languages, Options.Control serves the control API at
+// ControlPath (Finish, Redeliver, Jobs and Deliveries over HTTP), and
+// Options.GoogleFileURIs writes file URIs that the official SDKs' downloads
+// accept; cmd/gemhook-emulator sets both.
 package gemhooktest

@@ -20,27 +20,28 @@ var (
 
 // apiError is an error the API answers with, in Google's envelope.
 type apiError struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-	Status  string `json:"status"`
+	Code    int              `json:"code"`
+	Message string           `json:"message"`
+	Status  string           `json:"status"`
+	Details []map[string]any `json:"details,omitempty"`
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Code, e.Status, e.Message) }
 
 func invalidArgument(format string, args ...any) *apiError {
-	return &apiError{http.StatusBadRequest, fmt.Sprintf(format, args...), "INVALID_ARGUMENT"}
+	return &apiError{Code: http.StatusBadRequest, Message: fmt.Sprintf(format, args...), Status: "INVALID_ARGUMENT"}
 }
 
 func failedPrecondition(format string, args ...any) *apiError {
-	return &apiError{http.StatusBadRequest, fmt.Sprintf(format, args...), "FAILED_PRECONDITION"}
+	return &apiError{Code: http.StatusBadRequest, Message: fmt.Sprintf(format, args...), Status: "FAILED_PRECONDITION"}
 }
 
 func notFound(format string, args ...any) *apiError {
-	return &apiError{http.StatusNotFound, fmt.Sprintf(format, args...), "NOT_FOUND"}
+	return &apiError{Code: http.StatusNotFound, Message: fmt.Sprintf(format, args...), Status: "NOT_FOUND"}
 }
 
 func exhausted(format string, args ...any) *apiError {
-	return &apiError{http.StatusTooManyRequests, fmt.Sprintf(format, args...), "RESOURCE_EXHAUSTED"}
+	return &apiError{Code: http.StatusTooManyRequests, Message: fmt.Sprintf(format, args...), Status: "RESOURCE_EXHAUSTED"}
 }
 
 // writeJSON answers with v. Every answer is application/json: genai's

@@ -40,9 +40,6 @@ type eventData struct {
 	UserMetadata  map[string]any `json:"user_metadata,omitempty"`
 }
 
-// failureCode is the google.rpc code failed jobs report (INTERNAL).
-const failureCode = 13
-
 // jobEvent builds the event for j's latest transition, or nil when the
 // transition has none (cancellations under NoCancelEvents).
 func (s *Server) jobEvent(j *job) *event {
@@ -53,13 +50,17 @@ func (s *Server) jobEvent(j *job) *event {
 	d := eventData{ID: s.dataID(j)}
 	switch {
 	case j.kind == kindVideo && j.outcome == Succeeded:
-		d.FileName = j.outputFile
-		d.VideoURI = s.downloadURI(j.outputFile)
-		d.OutputFileURI = d.VideoURI
+		uri := s.downloadURI(j.outputFile)
+		if s.opts.VideoFileField != VideoURIOnly {
+			d.FileName, d.OutputFileURI = j.outputFile, uri
+		}
+		if s.opts.VideoFileField != OutputFileURIOnly {
+			d.VideoURI = uri
+		}
 	case j.outcome == Succeeded:
 		d.OutputFileURI = j.outputFile
 	case j.outcome == Failed || (j.kind != kindBatch && j.outcome == Expired) || (j.kind == kindVideo && j.outcome == Cancelled):
-		d.ErrorCode, d.ErrorMessage = failureCode, j.reason
+		d.ErrorCode, d.ErrorMessage = rpcCode(j.outcome), j.reason
 	}
 	return s.newEvent(typ, j.name, j.ended, d, j.metadata, j.uris)
 }

@@ -112,7 +112,7 @@ func (s *Server) interactionJSON(j *job) *interactionJSON {
 			"name": "gemhooktest_action", "arguments": map[string]any{},
 		})
 	case Failed, Expired:
-		out.Errors = append(out.Errors, map[string]any{"code": "INTERNAL", "message": j.reason})
+		out.Errors = append(out.Errors, map[string]any{"code": rpcName(j.outcome), "message": j.reason})
 	}
 	return out
 }

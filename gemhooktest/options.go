@@ -55,6 +55,10 @@ type Options struct {
 	// in the order attempts run. Zero picks a random seed.
 	Seed int64
 
+	// Control serves the control API at ControlPath, for tests that drive
+	// the Server over HTTP (the standalone emulator sets it).
+	Control bool
+
 	// APIKey, when set, must arrive in x-goog-api-key on every API call.
 	APIKey string
 	// Addr is where to listen; default "127.0.0.1:0" (a free loopback port).
@@ -84,6 +88,26 @@ type Options struct {
 	// NoCancelEvents suppresses batch.cancelled and interaction.cancelled,
 	// which Google's guide lists but its API's event enum does not.
 	NoCancelEvents bool
+	// RefuseBatchMetadata answers a batch create whose webhook config has
+	// user metadata as the Batch API has (go-genai issue 779): 400
+	// INVALID_ARGUMENT, Unknown name "userMetadata" at
+	// 'batch.webhook_config', and no job.
+	RefuseBatchMetadata bool
+	// VideoFileField chooses the file field of video.generated events:
+	// "" sends file_name, output_file_uri and video_uri; VideoURIOnly only
+	// video_uri (Google's cookbook); OutputFileURIOnly output_file_uri and
+	// file_name (Google's docs sample).
+	VideoFileField string
+	// GoogleFileURIs writes generated files' URIs with the real API's
+	// https host instead of the Server's URL. The official SDKs' file
+	// downloads take the file id from such a URI and fetch it from their
+	// base URL (the Server); the JS and Python SDKs parse only https URIs.
+	// Fetched as they are, these URIs would go to Google.
+	GoogleFileURIs bool
+	// RefuseCancelSubscriptions refuses webhooks that subscribe to
+	// batch.cancelled or interaction.cancelled, as an API whose event enum
+	// lacks them would; RegisterWebhook then defaults to the other seven.
+	RefuseCancelSubscriptions bool
 	// Workers bounds concurrent delivery attempts. Default 8.
 	Workers int
 	// MaxPending bounds queued delivery attempts; beyond it new deliveries
@@ -104,6 +128,12 @@ type Options struct {
 	// Redirects are never followed whatever it is.
 	Transport http.RoundTripper
 }
+
+// Values of Options.VideoFileField.
+const (
+	VideoURIOnly      = "video_uri"
+	OutputFileURIOnly = "output_file_uri"
+)
 
 // Faults make delivery misbehave the ways Gemini's at-least-once, unordered
 // sender may. Every fault is drawn from the Options.Seed generator.

@@ -63,6 +63,11 @@ func NewServer(opts Options) *Server {
 // Start is NewServer that returns an error instead of panicking.
 func Start(opts Options) (*Server, error) {
 	opts = opts.withDefaults()
+	switch opts.VideoFileField {
+	case "", VideoURIOnly, OutputFileURIOnly:
+	default:
+		return nil, fmt.Errorf("Options.VideoFileField %q: want \"\", %q or %q", opts.VideoFileField, VideoURIOnly, OutputFileURIOnly)
+	}
 	keys, err := newKeyRing(opts.JWS)
 	if err != nil {
 		return nil, fmt.Errorf("generating keys: %w", err)
@@ -165,11 +170,15 @@ func (s *Server) ClientConfig() *genai.ClientConfig {
 // handler answers one API call with a value to encode, or an error.
 type handler func(r *http.Request, args []string) (any, error)
 
-// ServeHTTP serves the API under /v1beta, /v1 and /v1alpha, and the key set
-// at JWKSPath.
+// ServeHTTP serves the API under /v1beta, /v1 and /v1alpha, the key set
+// at JWKSPath and, with Options.Control, the control API at ControlPath.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == JWKSPath && r.Method == http.MethodGet {
 		s.keys.serve(w)
+		return
+	}
+	if s.opts.Control && strings.HasPrefix(r.URL.Path, ControlPath) {
+		s.serveControl(w, r)
 		return
 	}
 	op, h, args := s.route(r.Method, r.URL.Path)
@@ -192,7 +201,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var e *apiError
 		if !errors.As(err, &e) {
-			e = &apiError{http.StatusInternalServerError, err.Error(), "INTERNAL"}
+			e = &apiError{Code: http.StatusInternalServerError, Message: err.Error(), Status: "INTERNAL"}
 		}
 		fail(w, e)
 		return
@@ -219,7 +228,7 @@ func (s *Server) checkKey(r *http.Request) *apiError {
 	}
 	got := r.Header.Get("x-goog-api-key")
 	if got == "" {
-		return &apiError{http.StatusForbidden, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.", "PERMISSION_DENIED"}
+		return &apiError{Code: http.StatusForbidden, Message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.", Status: "PERMISSION_DENIED"}
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.APIKey)) != 1 {
 		return invalidArgument("API key not valid. Please pass a valid API key.")
@@ -332,7 +341,7 @@ func decodeBody(r *http.Request, v any) error {
 		return invalidArgument("reading the request body: %v", err)
 	}
 	if len(body) > DefaultMaxBodyBytes {
-		return &apiError{http.StatusRequestEntityTooLarge, "Request payload size exceeds the limit.", "INVALID_ARGUMENT"}
+		return &apiError{Code: http.StatusRequestEntityTooLarge, Message: "Request payload size exceeds the limit.", Status: "INVALID_ARGUMENT"}
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil

@@ -63,14 +63,7 @@ func (s *Server) videoOperation(j *job) map[string]any {
 	}
 	op["done"] = true
 	if j.outcome != Succeeded {
-		code := failureCode
-		switch j.outcome {
-		case Cancelled:
-			code = 1 // CANCELLED
-		case Expired:
-			code = 4 // DEADLINE_EXCEEDED
-		}
-		op["error"] = map[string]any{"code": code, "message": j.reason}
+		op["error"] = map[string]any{"code": rpcCode(j.outcome), "message": j.reason}
 		return op
 	}
 	samples := make([]any, j.samples)
@@ -104,9 +97,17 @@ func (s *Server) getOperation(_ *http.Request, args []string) (any, error) {
 	return s.videoOperation(j), nil
 }
 
-// downloadURI is where genai's Files.Download fetches a file.
+// GoogleFilesURL is the prefix of generated files' URIs under
+// Options.GoogleFileURIs, as the real API writes them.
+const GoogleFilesURL = "https://generativelanguage.googleapis.com/v1beta/"
+
+// downloadURI is where a generated file can be fetched.
 func (s *Server) downloadURI(file string) string {
-	return s.URL + "/v1beta/" + file + ":download?alt=media"
+	base := s.URL + "/v1beta/"
+	if s.opts.GoogleFileURIs {
+		base = GoogleFilesURL
+	}
+	return base + file + ":download?alt=media"
 }
 
 // downloadFile serves the outputs of finished jobs: a few placeholder bytes

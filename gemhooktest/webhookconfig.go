@@ -1,5 +1,7 @@
 package gemhooktest
 
+import "fmt"
+
 // maxJobURIs bounds the per-request webhook URIs of one job.
 const maxJobURIs = 10
 
@@ -36,6 +38,30 @@ func (c *webhookConfig) check(field string) error {
 		}
 	}
 	return nil
+}
+
+// refuseMetadata answers a config with user metadata, even an empty one,
+// in the words of the Batch API's refusal (go-genai issue 779).
+func (c *webhookConfig) refuseMetadata() error {
+	if c == nil {
+		return nil
+	}
+	field := ""
+	switch {
+	case c.UserMetadata != nil:
+		field = "userMetadata"
+	case c.UserMetadataSnake != nil:
+		field = "user_metadata"
+	default:
+		return nil
+	}
+	msg := fmt.Sprintf("Invalid JSON payload received. Unknown name %q at 'batch.webhook_config': Cannot find field.", field)
+	e := invalidArgument("%s", msg)
+	e.Details = []map[string]any{{
+		"@type":           "type.googleapis.com/google.rpc.BadRequest",
+		"fieldViolations": []map[string]any{{"field": "batch.webhook_config", "description": msg}},
+	}}
+	return e
 }
 
 func (c *webhookConfig) uris() []string {

@@ -127,13 +127,17 @@ func checkHookURI(u string) error {
 	return nil
 }
 
-func checkEvents(evs []string) error {
+func (s *Server) checkEvents(evs []string) error {
 	if len(evs) == 0 {
 		return invalidArgument("subscribed_events is required")
 	}
-	for _, e := range evs {
+	for i, e := range evs {
 		if !slices.Contains(Events, e) {
 			return invalidArgument("subscribed_events: unknown event type %q", e)
+		}
+		// Worded as Google's JSON transcoding refuses a value its enum lacks.
+		if s.opts.RefuseCancelSubscriptions && strings.HasSuffix(e, ".cancelled") {
+			return invalidArgument("Invalid value at 'subscribed_events[%d]' (type.googleapis.com/google.ai.generativelanguage.v1beta.Webhook.SubscribedEvent), %q", i, e)
 		}
 	}
 	return nil
@@ -167,16 +171,21 @@ func (s *Server) sortedHooksLocked() []*webhook {
 
 // RegisterWebhook creates a project webhook, as genai's Webhooks.Create
 // does, and returns its signing secret. With no events it subscribes to
-// every type in Events. It panics on a URI that is not an absolute http(s)
-// URL or an unknown event type: those are mistakes in the test.
+// every type in Events (less the cancellations under
+// Options.RefuseCancelSubscriptions). It panics on a URI that is not an
+// absolute http(s) URL or an event type the Server refuses: those are
+// mistakes in the test.
 func (s *Server) RegisterWebhook(uri string, events ...string) (secret string) {
 	if len(events) == 0 {
 		events = Events
+		if s.opts.RefuseCancelSubscriptions {
+			events = slices.DeleteFunc(slices.Clone(Events), func(e string) bool { return strings.HasSuffix(e, ".cancelled") })
+		}
 	}
 	if err := checkHookURI(uri); err != nil {
 		panic("gemhooktest: RegisterWebhook: " + err.Error())
 	}
-	if err := checkEvents(events); err != nil {
+	if err := s.checkEvents(events); err != nil {
 		panic("gemhooktest: RegisterWebhook: " + err.Error())
 	}
 	s.mu.Lock()
@@ -251,7 +260,7 @@ func (s *Server) createWebhook(r *http.Request, _ []string) (any, error) {
 	if in.SubscribedEvents != nil {
 		evs = *in.SubscribedEvents
 	}
-	if err := checkEvents(evs); err != nil {
+	if err := s.checkEvents(evs); err != nil {
 		return nil, err
 	}
 	name := ""
@@ -338,7 +347,7 @@ func (s *Server) updateWebhook(r *http.Request, args []string) (any, error) {
 			if in.SubscribedEvents == nil {
 				return nil, invalidArgument("update_mask names subscribed_events, but the body has none")
 			}
-			if err := checkEvents(*in.SubscribedEvents); err != nil {
+			if err := s.checkEvents(*in.SubscribedEvents); err != nil {
 				return nil, err
 			}
 		case "state":
@@ -441,7 +450,7 @@ func (s *Server) pingWebhook(r *http.Request, args []string) (any, error) {
 		return nil, err
 	}
 	if err := s.Ping(args[0]); err != nil {
-		return nil, &apiError{http.StatusServiceUnavailable, err.Error(), "UNAVAILABLE"}
+		return nil, &apiError{Code: http.StatusServiceUnavailable, Message: err.Error(), Status: "UNAVAILABLE"}
 	}
 	return struct{}{}, nil
 }

@@ -112,11 +112,65 @@ func TestRunBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"-outcome", "exploded"},
 		{"-drop-rate", "2"},
+		{"-early-rate", "-1"},
+		{"-video-file-field", "uri", "-addr", "127.0.0.1:0"},
 		{"-webhook", "ftp://x", "-addr", "127.0.0.1:0"},
 		{"-no-such-flag"},
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run %v succeeded", args)
 		}
+	}
+}
+
+// Jobs wait for the control API, which ends one with the outcome asked for;
+// quirk flags reach the emulator (a refused batch metadata config).
+func TestRunControl(t *testing.T) {
+	t.Cleanup(leaktest.Check(t))
+	events := make(chan []byte, 10)
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		events <- b
+	}))
+	defer rc.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-job-duration", "-1s", "-refuse-batch-metadata", "-webhook", rc.URL}, out, io.Discard)
+	}()
+	defer func() { cancel(); <-done }()
+	base := waitMatch(t, out, regexp.MustCompile(`control  (http://127\.0\.0\.1:\d+)/gemhooktest/`))[1]
+	waitMatch(t, out, regexp.MustCompile(`secret=whsec_`))
+
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	post := func(path, body string) (int, string) {
+		resp, err := (&http.Client{Transport: tr}).Post(base+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post("/v1beta/models/m:batchGenerateContent", `{"batch":{"inputConfig":{"fileName":"files/in"},"webhookConfig":{"uris":["`+rc.URL+`"],"userMetadata":{"k":"v"}}}}`); code != 400 || !strings.Contains(body, `Unknown name \"userMetadata\"`) {
+		t.Fatalf("create with metadata: %d %s", code, body)
+	}
+	code, body := post("/v1beta/models/m:batchGenerateContent", `{"batch":{"inputConfig":{"fileName":"files/in"}}}`)
+	name := regexp.MustCompile(`"name":"(batches/[a-z0-9]+)"`).FindStringSubmatch(body)
+	if code != 200 || name == nil {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	if code, body := post("/gemhooktest/finish", `{"name":"`+name[1]+`","outcome":"failed"}`); code != 200 || !strings.Contains(body, `"state":"BATCH_STATE_FAILED"`) {
+		t.Fatalf("finish: %d %s", code, body)
+	}
+	select {
+	case ev := <-events:
+		if !strings.Contains(string(ev), `"type":"batch.failed"`) {
+			t.Fatalf("event %s", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no delivery")
 	}
 }

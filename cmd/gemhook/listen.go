@@ -25,6 +25,8 @@ type delivery struct {
 	Resource string    `json:"resource,omitempty"`
 	Scheme   string    `json:"scheme,omitempty"`
 	Error    string    `json:"error,omitempty"`
+	Fixture  string    `json:"fixture,omitempty"`      // -record: the file it was written to
+	Unsaved  string    `json:"record_error,omitempty"` // -record: why it was not
 	err      error
 	claimed  struct{ typ, id string } // from an unverified body, to attribute rejections
 }
@@ -37,7 +39,7 @@ type receiverFlags struct {
 
 func (rf *receiverFlags) add(e *env) {
 	e.flags.Var(&rf.secrets, "secret", "whsec_ secret of a project webhook (repeatable)")
-	e.flags.StringVar(&rf.jwksURL, "jwks-url", gemhook.DefaultJWKSURL, "key set for per-request deliveries")
+	e.flags.StringVar(&rf.jwksURL, "jwks-url", "", "key set that verifies per-request deliveries, Gemini's is "+gemhook.GeminiJWKSURL+"; empty: project secrets only")
 }
 
 func (rf *receiverFlags) config() gemhook.ReceiverConfig {
@@ -53,9 +55,10 @@ type listener struct {
 	url  string
 	seen chan delivery
 	done chan struct{}
+	rec  *recorder // nil: fixtures are not recorded
 }
 
-func startListener(e *env, addr string, cfg gemhook.ReceiverConfig) (*listener, error) {
+func startListener(e *env, addr string, cfg gemhook.ReceiverConfig, rec *recorder) (*listener, error) {
 	r, err := gemhook.NewReceiver(cfg)
 	if err != nil {
 		return nil, usageError{err.Error()}
@@ -65,7 +68,7 @@ func startListener(e *env, addr string, cfg gemhook.ReceiverConfig) (*listener, 
 		r.Close()
 		return nil, err
 	}
-	l := &listener{r: r, url: "http://" + ln.Addr().String(), seen: make(chan delivery, 64), done: make(chan struct{})}
+	l := &listener{r: r, url: "http://" + ln.Addr().String(), seen: make(chan delivery, 64), done: make(chan struct{}), rec: rec}
 	l.srv = &http.Server{Handler: http.HandlerFunc(l.serve), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		defer close(l.done)
@@ -103,6 +106,11 @@ func (l *listener) serve(w http.ResponseWriter, req *http.Request) {
 	} else {
 		d.Verified, d.Type, d.Resource, d.Scheme = true, ev.Type, ev.Resource, ev.Scheme
 	}
+	if l.rec != nil {
+		if d.Fixture, err = l.rec.write(req, body, d); err != nil {
+			d.Unsaved = err.Error()
+		}
+	}
 	select {
 	case l.seen <- d:
 	default: // nobody keeps up: the delivery is still served
@@ -117,10 +125,19 @@ func listen(ctx context.Context, e *env, args []string) error {
 	addr := e.flags.String("addr", "127.0.0.1:8080", "address to listen on")
 	count := e.flags.Int("count", 0, "exit after this many verified deliveries, not counting -selftest's probes (0: run until interrupted)")
 	selftest := e.flags.String("selftest", "", "public URL that should reach this listener: probe it once started")
+	record := e.flags.String("record", "", "write each delivery to this directory as a fixture that verify -file replays (no secrets; only the webhook headers)")
+	recordMax := e.flags.Int("record-max", 1000, "with -record: stop recording after this many fixtures")
 	if err := e.parse(args); err != nil {
 		return err
 	}
-	l, err := startListener(e, *addr, rf.config())
+	var rec *recorder
+	if *record != "" {
+		var err error
+		if rec, err = newRecorder(*record, *recordMax); err != nil {
+			return err
+		}
+	}
+	l, err := startListener(e, *addr, rf.config(), rec)
 	if err != nil {
 		return err
 	}
@@ -179,7 +196,13 @@ func (e *env) printDelivery(d delivery) {
 	}
 	if d.Verified {
 		fmt.Fprintf(e.stdout, "%s  %-8s  %-4s  %-28s  %-40s  %s\n", d.Time.Format(time.RFC3339), "verified", d.Scheme, d.Type, d.Resource, d.ID)
-		return
+	} else {
+		fmt.Fprintf(e.stdout, "%s  %-8s  %-4s  %-28s  %-40s  %s  (%s)\n", d.Time.Format(time.RFC3339), "REJECTED", "-", d.claimed.typ, d.Path, d.ID, d.Error)
 	}
-	fmt.Fprintf(e.stdout, "%s  %-8s  %-4s  %-28s  %-40s  %s  (%s)\n", d.Time.Format(time.RFC3339), "REJECTED", "-", d.claimed.typ, d.Path, d.ID, d.Error)
+	switch {
+	case d.Fixture != "":
+		fmt.Fprintf(e.stdout, "  recorded %s\n", d.Fixture)
+	case d.Unsaved != "":
+		fmt.Fprintf(e.stdout, "  not recorded: %s\n", d.Unsaved)
+	}
 }

@@ -5,8 +5,8 @@
 //	gemhook rotate -id ID                   new signing secret, old one valid 24 h
 //	gemhook ping   -id ID [-listen ADDR]    ping it; with -listen, wait for the verified ping
 //	gemhook list                            the project's webhooks
-//	gemhook listen -addr ADDR               run a receiver, print each delivery
-//	gemhook verify -file REQ                check a captured HTTP request
+//	gemhook listen -addr ADDR [-record DIR] run a receiver, print (and record) each delivery
+//	gemhook verify -file REQ                check a captured HTTP request or fixture
 //
 // Every command prints aligned text, or JSON with -json. The API key comes
 // from -api-key or GEMINI_API_KEY; -base-url points at another endpoint,
@@ -55,8 +55,8 @@ var commands = []command{
 	{"rotate", "-id ID", "issue a new signing secret; the previous ones stay valid for 24 hours", rotate},
 	{"ping", "-id ID [-listen ADDR -secret S]", "ask Gemini to ping the webhook; with -listen, wait until a local receiver verifies it", ping},
 	{"list", "", "list the project's webhooks", list},
-	{"listen", "-addr ADDR [-secret S] [-selftest URL]", "run a receiver and print every delivery, verified or not", listen},
-	{"verify", "-file REQUEST [-secret S]", "verify a captured HTTP request (as written by httputil.DumpRequest)", verify},
+	{"listen", "-addr ADDR [-secret S] [-selftest URL] [-record DIR]", "run a receiver and print every delivery, verified or not; -record writes each as a fixture", listen},
+	{"verify", "-file REQUEST [-secret S]", "verify a captured HTTP request (a -record fixture, or as written by httputil.DumpRequest)", verify},
 }
 
 // env is what every command shares: its flags, outputs and the way to

@@ -192,21 +192,9 @@ func TestListen(t *testing.T) {
 	addr := freeAddr(t)
 	secret := emu.RegisterWebhook("http://"+addr+"/hook", "batch.succeeded")
 	hookID := emu.Webhooks()[0].ID
-	errOut := &lineWriter{lines: make(chan string, 16)}
-	var out bytes.Buffer
-	done := make(chan int, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	go func() {
-		done <- run(ctx, []string{"listen", "-json", "-addr", addr, "-count", "1", "-secret", secret, "-jwks-url", emu.JWKSURL}, &out, errOut)
-	}()
-	var url string
-	select {
-	case l := <-errOut.lines:
-		url = strings.TrimPrefix(l, "listening on ")
-	case <-ctx.Done():
-		t.Fatal("listen did not start")
-	}
+	url, done, out := startListen(ctx, t, "-json", "-addr", addr, "-count", "1", "-secret", secret, "-jwks-url", emu.JWKSURL)
 	// A forged delivery is printed as rejected; then a real one ends the run.
 	forged, _ := http.NewRequest(http.MethodPost, url+"/hook", strings.NewReader(`{"type":"batch.succeeded","data":{"id":"batches/x"}}`))
 	forged.Header.Set("Content-Type", "application/json")
@@ -235,7 +223,7 @@ func TestListen(t *testing.T) {
 		t.Fatal("listen did not exit after one verified delivery")
 	}
 	var got []delivery
-	sc := bufio.NewScanner(&out)
+	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		var d delivery
 		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
@@ -402,4 +390,99 @@ func TestListenCountStopsPendingSelfTest(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("listen kept waiting for the self-test after -count was reached")
 	}
+}
+
+// listen -record writes every delivery (verified or not) as a fixture
+// holding only the webhook headers, and verify -file replays each one.
+func TestListenRecordReplays(t *testing.T) {
+	t.Cleanup(leaktest.Check(t))
+	emu, _ := newEmulator(t)
+	addr := freeAddr(t)
+	secret := emu.RegisterWebhook("http://"+addr+"/hook", "batch.succeeded")
+	dir := filepath.Join(t.TempDir(), "fixtures")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	url, done, out := startListen(ctx, t, "-json", "-addr", addr, "-count", "2", "-secret", secret, "-jwks-url", emu.JWKSURL, "-record", dir)
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	post := func(target, body string, h map[string]string) {
+		req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	// A forged delivery with credentials a proxy might add: recorded as
+	// rejected, without them.
+	post(url+"/hook", `{"type":"batch.succeeded","data":{"id":"batches/x"}}`, map[string]string{
+		"Webhook-Id": "msg_forged", "Webhook-Timestamp": strconv.FormatInt(time.Now().Unix(), 10),
+		"Webhook-Signature": "v1," + strings.Repeat("A", 43) + "=", "Authorization": "Bearer topsecret", "Cookie": "session=topsecret",
+	})
+	post(emu.URL+"/v1beta/models/m:batchGenerateContent", `{"batch":{"inputConfig":{"fileName":"files/in"}}}`, nil)
+	post(emu.URL+"/v1beta/models/m:batchGenerateContent", `{"batch":{"inputConfig":{"fileName":"files/in"},"webhookConfig":{"uris":["`+url+`/tenant?token=s3cret"]}}}`, nil)
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("listen exited %d: %s", code, out.String())
+		}
+	case <-ctx.Done():
+		t.Fatal("listen did not exit after two verified deliveries")
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.http"))
+	if err != nil || len(files) != 3 {
+		t.Fatalf("fixtures %v, %v", files, err)
+	}
+	schemes := map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, never := range []string{secret, "topsecret", "s3cret", "Authorization", "Cookie"} {
+			if bytes.Contains(b, []byte(never)) {
+				t.Errorf("%s holds %q:\n%s", f, never, b)
+			}
+		}
+		code, got, errText := cli(t, "verify", "-json", "-file", f, "-secret", secret, "-jwks-url", emu.JWKSURL)
+		if strings.Contains(f, "rejected") {
+			if code != exitFail {
+				t.Errorf("replaying %s: %d, want a failure", f, code)
+			}
+			continue
+		}
+		var res map[string]any
+		if code != exitOK || json.Unmarshal([]byte(got), &res) != nil || res["type"] != "batch.succeeded" {
+			t.Fatalf("replaying %s: %d %s %s", f, code, got, errText)
+		}
+		schemes[res["scheme"].(string)] = true
+	}
+	if !schemes["v1"] || !schemes["v1a"] {
+		t.Errorf("replayed schemes %v, want v1 and v1a", schemes)
+	}
+	if !strings.Contains(out.String(), `"fixture":`) {
+		t.Errorf("the output names no fixture: %s", out.String())
+	}
+}
+
+// startListen runs listen with args until ctx ends and waits until it
+// listens. It returns its URL, its exit code (once it exits) and its output,
+// which may be read after the exit code.
+func startListen(ctx context.Context, t *testing.T, args ...string) (string, <-chan int, *bytes.Buffer) {
+	t.Helper()
+	errOut := &lineWriter{lines: make(chan string, 16)}
+	out := &bytes.Buffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, append([]string{"listen"}, args...), out, errOut) }()
+	select {
+	case l := <-errOut.lines:
+		return strings.TrimPrefix(l, "listening on "), done, out
+	case <-ctx.Done():
+		t.Fatal("listen did not start")
+	}
+	return "", nil, nil
 }

@@ -35,7 +35,7 @@ func ping(ctx context.Context, e *env, args []string) error {
 		if len(rf.secrets) == 0 {
 			return usagef("-listen needs the webhook's -secret to verify the ping")
 		}
-		if l, err = startListener(e, *addr, rf.config()); err != nil {
+		if l, err = startListener(e, *addr, rf.config(), nil); err != nil {
 			return err
 		}
 		defer l.close()

@@ -38,7 +38,7 @@ func run() error {
 	var mu sync.Mutex
 	byPath := map[string][]string{}
 	r, err := gemhook.NewReceiver(gemhook.ReceiverConfig{
-		JWKSURL: emu.JWKSURL, // Gemini's by default
+		JWKSURL: emu.JWKSURL, // gemhook.GeminiJWKSURL in production
 		OnEvent: func(_ context.Context, ev *gemhook.Event) {
 			mu.Lock()
 			byPath[ev.Endpoint] = append(byPath[ev.Endpoint], ev.Type+" "+ev.Resource)

@@ -264,7 +264,7 @@ func live(ctx context.Context, env func(string) string) (*setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := gemhook.NewReceiver(gemhook.ReceiverConfig{})
+	r, err := gemhook.NewReceiver(gemhook.ReceiverConfig{JWKSURL: gemhook.GeminiJWKSURL})
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,7 @@ var (
 	ErrJWSAlg       = errors.New("jws: algorithm not allowed")
 	ErrJWSKID       = errors.New("jws: kid is missing or not a short opaque token")
 	ErrJWSForbidden = errors.New("jws: header names a key source or extension that is not accepted")
+	ErrJWSType      = errors.New("jws: typ names another kind of token")
 	ErrJWSSignature = errors.New("jws: signature does not verify")
 )
 
@@ -147,8 +148,22 @@ func (t *JWS) readHeader(hdr []byte) error {
 		if t.Typ, ok = stringMember(m, "typ"); !ok {
 			return fmt.Errorf("%w: typ %.16s is not a string", ErrJWSHeader, raw)
 		}
+		if !compactType(t.Typ) {
+			return fmt.Errorf("%w: %.32q", ErrJWSType, t.Typ)
+		}
 	}
 	return nil
+}
+
+// compactType reports whether typ, when a token carries one, names a plain
+// JWT or compact JWS: "JWT" or "JOSE", with or without "application/", in
+// any case (RFC 7515 §4.1.9). Explicit types such as "at+jwt" mark tokens
+// minted for another purpose, which must not pass for a webhook signature.
+func compactType(typ string) bool {
+	if len(typ) > len("application/") && strings.EqualFold(typ[:len("application/")], "application/") {
+		typ = typ[len("application/"):]
+	}
+	return strings.EqualFold(typ, "JWT") || strings.EqualFold(typ, "JOSE")
 }
 
 // Every delivery from one signer carries the same protected header, so the

@@ -150,6 +150,15 @@ func TestParseJWSRejects(t *testing.T) {
 		{"crit", forge(`{"alg":"RS256","kid":"k1","crit":["exp"]}`, "{}", 256), ErrJWSForbidden},
 		{"b64", forge(`{"alg":"RS256","kid":"k1","b64":false}`, "{}", 256), ErrJWSForbidden},
 		{"typ number", forge(`{"alg":"RS256","kid":"k1","typ":1}`, "{}", 256), ErrJWSHeader},
+		// Issue 13: a token minted for another purpose (an access token,
+		// a logout or security event token) is not a webhook signature.
+		{"typ at+jwt", forge(`{"alg":"RS256","kid":"k1","typ":"at+jwt"}`, "{}", 256), ErrJWSType},
+		{"typ logout+jwt", forge(`{"alg":"RS256","kid":"k1","typ":"logout+jwt"}`, "{}", 256), ErrJWSType},
+		{"typ JOSE+JSON", forge(`{"alg":"RS256","kid":"k1","typ":"JOSE+JSON"}`, "{}", 256), ErrJWSType},
+		{"typ empty", forge(`{"alg":"RS256","kid":"k1","typ":""}`, "{}", 256), ErrJWSType},
+		{"typ jwt lower case", forge(`{"alg":"RS256","kid":"k1","typ":"jwt"}`, "{}", 256), nil},
+		{"typ application/jwt", forge(`{"alg":"RS256","kid":"k1","typ":"application/JWT"}`, "{}", 256), nil},
+		{"typ JOSE", forge(`{"alg":"RS256","kid":"k1","typ":"JOSE"}`, "{}", 256), nil},
 		{"RS256 short signature", forge(okHdr, "{}", 128), ErrJWSSignature},
 		{"RS256 huge signature", forge(okHdr, "{}", 8192/8+1), ErrJWSSignature},
 		{"EdDSA wrong signature size", forge(`{"alg":"EdDSA","kid":"k1"}`, "{}", 65), ErrJWSSignature},
@@ -160,6 +169,7 @@ func TestParseJWSRejects(t *testing.T) {
 			if tc.want == nil {
 				// "../../etc/passwd" is made of allowed characters: it
 				// is only ever a map key, so it parses (and finds no key).
+				// typ is compared without case, as RFC 7515 says.
 				if err != nil {
 					t.Fatalf("err = %v, want nil", err)
 				}

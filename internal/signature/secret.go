@@ -9,15 +9,25 @@ import (
 // SecretPrefix marks a Standard Webhooks symmetric secret.
 const SecretPrefix = "whsec_"
 
-// ErrBadSecret is returned for a secret that is empty or not base64.
-var ErrBadSecret = errors.New("webhook secret is empty or not base64")
+// MinSecretLen is the shortest key Standard Webhooks allows (its secrets
+// are 24 to 64 bytes; Gemini issues 32).
+const MinSecretLen = 24
+
+var (
+	// ErrBadSecret is returned for a secret that is empty or not base64.
+	ErrBadSecret = errors.New("webhook secret is empty or not base64")
+	// ErrShortSecret is returned for a key shorter than MinSecretLen: a
+	// weak HMAC key, or a secret that lost its end when it was copied.
+	ErrShortSecret = errors.New("webhook secret is shorter than 24 bytes (Standard Webhooks secrets are 24 to 64)")
+)
 
 // DecodeSecret turns a "whsec_..." secret into the HMAC key. The prefix is
 // optional, and padded and unpadded base64 are both accepted: Gemini's
 // secrets are padded, but secrets copied by hand often lose the padding, and
 // other Standard Webhooks libraries accept both. Unused trailing bits of the
 // last character are ignored, as the Go and Python reference libraries do,
-// so every library derives the same key from the same text.
+// so every library derives the same key from the same text. Keys shorter
+// than MinSecretLen are refused.
 func DecodeSecret(s string) ([]byte, error) {
 	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), SecretPrefix))
 	if s == "" {
@@ -30,6 +40,9 @@ func DecodeSecret(s string) ([]byte, error) {
 	key, err := enc.DecodeString(s)
 	if err != nil || len(key) == 0 {
 		return nil, ErrBadSecret
+	}
+	if len(key) < MinSecretLen {
+		return nil, ErrShortSecret
 	}
 	return key, nil
 }

@@ -89,6 +89,18 @@ func TestSecrets(t *testing.T) {
 			t.Errorf("DecodeSecret(%q) = %v, want ErrBadSecret", s, err)
 		}
 	}
+	// Standard Webhooks secrets are 24 to 64 bytes; a shorter one is a
+	// guessable HMAC key, or a paste that lost its end.
+	for _, n := range []int{1, 16, MinSecretLen - 1} {
+		if _, err := DecodeSecret(EncodeSecret(make([]byte, n))); !errors.Is(err, ErrShortSecret) {
+			t.Errorf("DecodeSecret of %d bytes = %v, want ErrShortSecret", n, err)
+		}
+	}
+	for _, n := range []int{MinSecretLen, 64, 100} {
+		if _, err := DecodeSecret(EncodeSecret(make([]byte, n))); err != nil {
+			t.Errorf("DecodeSecret of %d bytes = %v", n, err)
+		}
+	}
 }
 
 // refV1 is an independent v1 signature: crypto/hmac over the concatenation.
