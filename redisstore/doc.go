@@ -29,14 +29,26 @@
 // Deliver checks the delivery id (SET NX), the outcome and the kept events,
 // appends the event and publishes K in one step; Settle is first-wins and
 // drops the registration in one step; Register keeps the first registration
-// and hands it the events already parked. Each of Deliver, Register, Settle,
-// Lookup, Lease and Release costs one round trip.
+// and hands it the events already parked. A poll lease is a key whose value
+// is its owner, taken with a TTL and renewed or released only by a script
+// that compares the owner. Each of Deliver, Register, Settle, Lookup, Lease
+// and Release costs one round trip; Pending one, plus one per 500 jobs.
 //
-// After a change, the script PUBLISHes K on Config.Channel (P+":hints").
-// Pub/sub is at-most-once: a hint published while a subscriber's connection
-// is down is lost. go-redis reconnects and resubscribes by itself; every
-// subscription confirmation, the first included, calls the subscriber's
-// resync, which reads again what it waits for.
+// Deliver (unless it is a duplicate) and Settle (when it wins) PUBLISH K on
+// Config.Channel (P+":hints") from inside their script. Pub/sub is
+// at-most-once: a hint published while a subscriber's connection is down is
+// lost. go-redis reconnects and resubscribes by itself; every subscription
+// confirmation, the first included, calls the subscriber's resync, which
+// reads again what it waits for.
+//
+// # Memory
+//
+// Each job keeps at most 8 events, and only verified deliveries write, but
+// the number of jobs is not capped here (a Store never answers
+// gemhook.ErrStoreFull): bound Redis with maxmemory and keep the default
+// maxmemory-policy noeviction. A full Redis then refuses writes, the
+// Receiver answers 503 and Gemini retries; an evicting policy would drop
+// registrations, outcomes and leases without a word.
 //
 // # Redis Cluster
 //
@@ -55,5 +67,8 @@
 // events, outcomes and delivery ids when it restarts. A redelivered event of
 // a job that had settled is then parked again as if new, which is harmless:
 // nobody waits for it and it expires after EventTTL. Pending no longer lists
-// the jobs registered before the restart.
+// the jobs registered before the restart. An event that was acknowledged
+// before the restart and that no replica had acted on is lost as well: its
+// job settles by its fallback poll (gemhook.Fallback). Where that matters,
+// run Redis with the append-only file (appendonly yes).
 package redisstore
