@@ -20,10 +20,11 @@ import (
 type privateServer struct {
 	t    testing.TB
 	port int
+	args []string // more options
 	cmd  *exec.Cmd
 }
 
-func newPrivateServer(t testing.TB) *privateServer {
+func newPrivateServer(t testing.TB, args ...string) *privateServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -32,23 +33,37 @@ func newPrivateServer(t testing.TB) *privateServer {
 		}
 		t.Skipf("redis-server not found (%v): install Redis to run this test", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &privateServer{t: t, port: l.Addr().(*net.TCPAddr).Port}
-	l.Close()
+	p := &privateServer{t: t, port: freePort(t), args: args}
 	p.start(bin)
 	t.Cleanup(p.stop)
 	return p
+}
+
+// freePort returns a loopback port that was free a moment ago, low enough
+// that the cluster bus port (+10000) exists too.
+func freePort(t testing.TB) int {
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if port < 55000 {
+			return port
+		}
+	}
+	t.Fatal("no free port under 55000")
+	return 0
 }
 
 func (p *privateServer) addr() string { return fmt.Sprintf("127.0.0.1:%d", p.port) }
 
 func (p *privateServer) start(bin string) {
 	p.t.Helper()
-	p.cmd = exec.Command(bin, "--port", fmt.Sprint(p.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", p.t.TempDir(), "--logfile", "")
+	args := append([]string{"--port", fmt.Sprint(p.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", p.t.TempDir(), "--logfile", ""}, p.args...)
+	p.cmd = exec.Command(bin, args...)
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
