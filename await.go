@@ -2,8 +2,6 @@ package gemhook
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"sync/atomic"
 )
 
@@ -40,7 +38,8 @@ func failed[T any](err error) *Future[T] {
 //     cancelled;
 //   - a zero T and an error wrapping genai's: the job could not be submitted
 //     or looked up;
-//   - a zero T and ErrClosed: the Client was closed first.
+//   - a zero T and ErrClosed: the Client, or its Receiver, was closed
+//     first.
 //
 // If ctx is done first, Wait returns ctx.Err() and the Future stays pending,
 // so a later Wait can still collect the outcome.
@@ -65,6 +64,24 @@ func (f *Future[T]) Done() <-chan struct{} { return f.done }
 // "interactions/x"), or "" if it was never created.
 func (f *Future[T]) Name() string { return f.name }
 
+// SubmitErr reports, without blocking, why the job was never created or
+// attached: the create call's error, ErrInvalidArgument or ErrClosed. It is
+// nil once the job exists at Gemini (Name is set), whatever its outcome.
+// Submit* and the other creating calls return after Gemini has answered
+// the create call, so SubmitErr already knows: save Name for a restart
+// when it is nil.
+func (f *Future[T]) SubmitErr() error {
+	if f.name != "" {
+		return nil
+	}
+	select {
+	case <-f.done:
+		return f.err
+	default:
+		return nil
+	}
+}
+
 // resolve settles f and reports whether this call did; only the first of
 // any number of concurrent calls has an effect.
 func (f *Future[T]) resolve(v T, err error) bool {
@@ -76,14 +93,15 @@ func (f *Future[T]) resolve(v T, err error) bool {
 	return true
 }
 
-// WaitAll waits for every future and returns their values in order. The
-// error joins the failures (each a *JobError or a submission error, so
-// errors.As finds them); a value whose future failed with a *JobError is
-// still set. If ctx is done first, WaitAll returns ctx.Err() at once and
-// the futures stay pending. It starts no goroutines.
+// WaitAll waits for every future and returns their values in order. If
+// some failed, the error is a *WaitAllError listing them (errors.As); each
+// failure's error (a *JobError, a submission error, ...) is also found by
+// errors.As and errors.Is through it. A value whose future failed with a
+// *JobError is still set. If ctx is done first, WaitAll returns ctx.Err()
+// at once and the futures stay pending. It starts no goroutines.
 func WaitAll[T any](ctx context.Context, fs ...*Future[T]) ([]T, error) {
 	vals := make([]T, len(fs))
-	var errs []error
+	var failed []Failure
 	for i, f := range fs {
 		v, err := f.Wait(ctx)
 		if ctxErr := ctx.Err(); ctxErr != nil && err == ctxErr {
@@ -91,11 +109,11 @@ func WaitAll[T any](ctx context.Context, fs ...*Future[T]) ([]T, error) {
 		}
 		vals[i] = v
 		if err != nil {
-			if f.name != "" {
-				err = fmt.Errorf("%s: %w", f.name, err)
-			}
-			errs = append(errs, err)
+			failed = append(failed, Failure{Index: i, Name: f.name, Err: err})
 		}
 	}
-	return vals, errors.Join(errs...)
+	if len(failed) == 0 {
+		return vals, nil
+	}
+	return vals, &WaitAllError{Failed: failed, Total: len(fs)}
 }

@@ -1,6 +1,7 @@
 package gemhook
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -10,10 +11,15 @@ import (
 
 // SubmitBatch creates a batch job through genai with this Client's webhook
 // configuration and returns a future for its outcome. cfg may be nil; it is
-// not modified. Errors from Create are reported by the future's Wait.
+// not modified. It blocks until Gemini has answered the create call: then
+// the future's Name is set, or SubmitErr (and Wait) say why the job was
+// not created.
 func (c *Client) SubmitBatch(ctx context.Context, model string, src *genai.BatchJobSource, cfg *genai.CreateBatchJobConfig, opts ...SubmitOption) *Future[*genai.BatchJob] {
 	if c.isClosed() {
 		return failed[*genai.BatchJob](ErrClosed)
+	}
+	if err := cmp.Or(checkModel("SubmitBatch", model), checkBatchSource(src)); err != nil {
+		return failed[*genai.BatchJob](err)
 	}
 	var own genai.CreateBatchJobConfig
 	if cfg != nil {
@@ -43,7 +49,7 @@ func (c *Client) SubmitBatch(ctx context.Context, model string, src *genai.Batch
 // a webhook; otherwise its webhook or a fallback poll settles it.
 func (c *Client) AwaitBatch(name string) *Future[*genai.BatchJob] {
 	if name == "" || strings.Count(name, "/") > 1 || (strings.Contains(name, "/") && !strings.HasPrefix(name, "batches/")) {
-		return failed[*genai.BatchJob](fmt.Errorf("%w: AwaitBatch(%q): want \"batches/<id>\"", ErrInvalidConfig, name))
+		return failed[*genai.BatchJob](invalidArg("AwaitBatch(%q): not a batch job name: want \"batches/<id>\"", name))
 	}
 	if !strings.HasPrefix(name, "batches/") {
 		name = "batches/" + name
@@ -55,13 +61,18 @@ var batchKind = &kind[*genai.BatchJob]{
 	name: "batch",
 	kind: KindBatch,
 	get: func(ctx context.Context, c *Client, name string) (*genai.BatchJob, error) {
-		return c.genai.Batches.Get(ctx, name, nil)
+		job, err := c.genai.Batches.Get(ctx, name, nil)
+		if err == nil && job != nil && job.Error == nil && (job.State == genai.JobStateFailed || job.State == genai.JobStateExpired) {
+			job.Error = batchError(ctx, c.genai, name)
+		}
+		return job, err
 	},
 	settled: batchSettled,
 }
 
-// batchSettled follows the Gemini API's terminal states. BatchJob.Error is
-// never filled in Gemini API mode, so the event's code and message stand in.
+// batchSettled follows the Gemini API's terminal states. The job's error
+// (see batchError) wins over the event's code and message, which stand in
+// when it could not be read.
 func batchSettled(job *genai.BatchJob, name string, hint JobEvent) (bool, string, error) {
 	if job == nil {
 		return false, "", nil

@@ -55,10 +55,18 @@ type Config struct {
 // Fallback is the safety net for lost webhooks: a job with no terminal
 // event after After is polled, then polled again with jittered, doubling
 // intervals up to Every, until it settles.
+//
+// A job attached with Await* that no webhook will report (no enabled
+// project webhook subscribes to its events, as one ListWebhooks per Client
+// tells) is instead polled every Unreported, as a polling loop would, and
+// an Info log says so. Gemini does not say where an existing job's events
+// go, so a job submitted with a per-request webhook before a restart is
+// polled at that pace too; raise Unreported to poll such jobs rarely.
 type Fallback struct {
-	After    time.Duration // default DefaultFallbackAfter
-	Every    time.Duration // default DefaultFallbackEvery (and at least After)
-	Disabled bool          // never poll; only webhooks settle jobs
+	After      time.Duration // default DefaultFallbackAfter
+	Every      time.Duration // default DefaultFallbackEvery (and at least After)
+	Unreported time.Duration // default DefaultFallbackUnreported
+	Disabled   bool          // never poll; only webhooks settle jobs
 }
 
 // Client submits jobs through genai and settles their futures from
@@ -73,6 +81,7 @@ type Client struct {
 	webhookURL string
 	after      time.Duration
 	every      time.Duration
+	unreported time.Duration
 	retryBase  time.Duration
 	polling    bool
 	log        *slog.Logger
@@ -80,6 +89,8 @@ type Client struct {
 	sched      *reconcile.Scheduler
 	work       workers
 	hooks      hookState // project webhooks' secrets (EnsureWebhook, RotateWebhookSecret)
+	unhook     func()    // stops the Receiver's Close from closing this Client
+	subs       subscriptions
 
 	batchMetadataRefused atomic.Bool // the Batch API refused gemhook's token in userMetadata (go-genai issue 779)
 
@@ -97,13 +108,15 @@ type jobHub interface {
 // closer is a pending job, settled with ErrClosed when its Client closes.
 type closer interface{ closeWith(error) }
 
-// Errors from New.
+// Errors from New and NewReceiver.
 var (
-	// ErrInvalidConfig wraps every configuration New refuses.
+	// ErrInvalidConfig wraps every configuration New or NewReceiver
+	// refuses.
 	ErrInvalidConfig = errors.New("gemhook: invalid config")
 )
 
-// New checks cfg and returns a Client.
+// New checks cfg and returns a Client. It refuses a closed Receiver with
+// ErrClosed.
 func New(cfg Config) (*Client, error) {
 	if cfg.GenAI == nil {
 		return nil, fmt.Errorf("%w: Config.GenAI is nil: create one with genai.NewClient(ctx, &genai.ClientConfig{APIKey: ..., Backend: genai.BackendGeminiAPI})", ErrInvalidConfig)
@@ -113,6 +126,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Receiver == nil {
 		return nil, fmt.Errorf("%w: Config.Receiver is nil: create one with NewReceiver and mount it where Gemini can POST", ErrInvalidConfig)
+	}
+	if cfg.Receiver.closed.Load() {
+		return nil, errReceiverClosed
 	}
 	if cfg.WebhookURL != "" {
 		if err := checkWebhookURL(cfg.WebhookURL); err != nil {
@@ -124,7 +140,7 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	fb := cfg.Fallback
-	if fb.After < 0 || fb.Every < 0 {
+	if fb.After < 0 || fb.Every < 0 || fb.Unreported < 0 {
 		return nil, fmt.Errorf("%w: Fallback durations must not be negative", ErrInvalidConfig)
 	}
 	if fb.After == 0 {
@@ -134,6 +150,9 @@ func New(cfg Config) (*Client, error) {
 		fb.Every = max(DefaultFallbackEvery, fb.After)
 	}
 	fb.Every = max(fb.Every, fb.After)
+	if fb.Unreported == 0 {
+		fb.Unreported = DefaultFallbackUnreported
+	}
 	c := &Client{
 		genai:      cfg.GenAI,
 		recv:       cfg.Receiver,
@@ -143,6 +162,7 @@ func New(cfg Config) (*Client, error) {
 		webhookURL: cfg.WebhookURL,
 		after:      fb.After,
 		every:      fb.Every,
+		unreported: fb.Unreported,
 		retryBase:  min(time.Second, fb.After),
 		polling:    !fb.Disabled,
 		log:        cfg.Logger,
@@ -158,13 +178,24 @@ func New(cfg Config) (*Client, error) {
 	c.sched = reconcile.New(reconcile.System{NowFunc: c.now})
 	c.hooks = hookState{sched: c.sched, now: c.now, log: c.log, recv: c.recv, known: make(map[string][]knownSecret)}
 	c.work.init(confirmWorkers)
+	unhook, ok := cfg.Receiver.closing.add(func() { c.Close() })
+	if !ok {
+		c.Close()
+		return nil, errReceiverClosed
+	}
+	c.unhook = unhook
 	return c, nil
 }
+
+// errReceiverClosed: a Client on a closed Receiver would create jobs whose
+// webhooks nothing here can hear.
+var errReceiverClosed = fmt.Errorf("%w: Config.Receiver is closed: create a new one with NewReceiver", ErrClosed)
 
 // Close stops the Client: fallback polls stop, calls in flight are
 // cancelled, and every pending future settles with ErrClosed. Jobs keep
 // running at Gemini; a new Client can attach to them with AwaitBatch and
-// its siblings. Close does not close the Receiver or the genai client.
+// its siblings. Close does not close the Receiver or the genai client;
+// closing the Receiver closes the Client.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -176,6 +207,9 @@ func (c *Client) Close() error {
 	c.pending = nil
 	c.mu.Unlock()
 
+	if c.unhook != nil {
+		c.unhook()
+	}
 	c.sched.Close()
 	c.work.close()
 	for p := range pending {

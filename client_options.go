@@ -85,6 +85,9 @@ func (c *Client) plan(callerURIs []string, callerMeta map[string]any, opts []Sub
 	meta := make(map[string]any, len(callerMeta)+len(s.metadata)+1)
 	maps.Copy(meta, callerMeta)
 	maps.Copy(meta, s.metadata)
+	if err := checkMetadata(meta); err != nil {
+		return nil, err
+	}
 	tok := newToken()
 	meta[TokenKey] = tok
 	return &webhook{uris: uris, metadata: meta, token: tok}, nil
@@ -120,8 +123,25 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// tokenOf reads the correlation token from an event's metadata.
-func tokenOf(m map[string]any) string {
-	s, _ := m[TokenKey].(string)
-	return s
+// token reads the job's correlation token from the event's metadata
+// without decoding the rest of it. Members match as encoding/json matches
+// map keys (exactly, escapes decoded, the last of repeated keys winning),
+// and a value that is not a string is no token.
+func (e *Event) token() string {
+	if len(e.UserMetadata) == 0 {
+		return ""
+	}
+	var buf [8]field
+	s := scanner{b: e.UserMetadata}
+	fs, err := s.document(buf[:0])
+	if err != nil {
+		return ""
+	}
+	var v span
+	for _, f := range fs {
+		if string(s.key(f.key)) == TokenKey {
+			v = f.val
+		}
+	}
+	return s.text(v)
 }

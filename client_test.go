@@ -2,7 +2,9 @@ package gemhook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,10 +24,7 @@ type clientFixture struct {
 func newClientFixture(t *testing.T, cfg Config) *clientFixture {
 	t.Helper()
 	fx := &clientFixture{fake: newFakeBatches(t)}
-	r, err := NewReceiver(ReceiverConfig{JWKSURL: "http://127.0.0.1:1/jwks.json"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newOfflineReceiver(t)
 	fx.r = r
 	cfg.GenAI = fx.fake.genai(t)
 	cfg.Receiver = r
@@ -38,9 +37,28 @@ func newClientFixture(t *testing.T, cfg Config) *clientFixture {
 	return fx
 }
 
+// newOfflineReceiver returns a Receiver whose key set is out of reach,
+// closed when the test ends.
+func newOfflineReceiver(t *testing.T) *Receiver {
+	t.Helper()
+	r, err := NewReceiver(ReceiverConfig{JWKSURL: "http://127.0.0.1:1/jwks.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
 func (fx *clientFixture) deliver(t *testing.T, typ, name string, meta map[string]any) {
 	t.Helper()
-	ev := &Event{ID: "msg_" + name, Type: typ, Resource: name, UserMetadata: meta}
+	ev := &Event{ID: "msg_" + name, Type: typ, Resource: name}
+	if meta != nil {
+		raw, err := json.Marshal(meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.UserMetadata = raw
+	}
 	if err := fx.r.dispatch(context.Background(), ev); err != nil && !errors.Is(err, errDuplicate) {
 		t.Fatalf("dispatch(%s %s): %v", typ, name, err)
 	}
@@ -74,11 +92,7 @@ var noPolls = Config{Fallback: Fallback{Disabled: true}, WebhookURL: "https://ho
 func TestNewRefusesBadConfig(t *testing.T) {
 	fake := newFakeBatches(t)
 	gc := fake.genai(t)
-	r, err := NewReceiver(ReceiverConfig{JWKSURL: "http://127.0.0.1:1/jwks.json"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := newOfflineReceiver(t)
 	vertex, err := genai.NewClient(context.Background(), &genai.ClientConfig{
 		Backend: genai.BackendVertexAI, APIKey: "k", HTTPClient: fake.srv.Client(),
 	})
@@ -169,7 +183,7 @@ func TestFailedBatchGivesJobError(t *testing.T) {
 	fx := newClientFixture(t, noPolls)
 	f := fx.c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)
 	fx.fake.set(f.Name(), "BATCH_STATE_EXPIRED")
-	meta := map[string]any{TokenKey: fx.token(t, f.Name())}
+	meta := json.RawMessage(`{"` + TokenKey + `":"` + fx.token(t, f.Name()) + `"}`)
 	ev := &Event{Type: "batch.expired", Resource: f.Name(), UserMetadata: meta, Data: EventData{ErrorCode: "4", ErrorMessage: "too slow"}}
 	if err := fx.r.dispatch(context.Background(), ev); err != nil {
 		t.Fatal(err)
@@ -261,7 +275,8 @@ func TestAwaitBatchOnFinishedJob(t *testing.T) {
 		t.Fatalf("AwaitBatch of a missing job = %v, want a wrapped 404", err)
 	}
 	for _, bad := range []string{"", "operations/x", "batches/a/b"} {
-		if _, err := fx.c.AwaitBatch(bad).Wait(waitCtx(t)); !errors.Is(err, ErrInvalidConfig) {
+		_, err := fx.c.AwaitBatch(bad).Wait(waitCtx(t))
+		if !errors.Is(err, ErrInvalidArgument) || errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "not a batch job name") {
 			t.Errorf("AwaitBatch(%q) = %v", bad, err)
 		}
 	}
@@ -330,10 +345,18 @@ func TestWaitAll(t *testing.T) {
 	}
 	fx.deliver(t, "batch.cancelled", bad.Name(), nil)
 	fx.deliver(t, "batch.succeeded", ok.Name(), nil)
-	jobs, err := WaitAll(waitCtx(t), ok, bad)
+	jobs, err := WaitAll(waitCtx(t), ok, bad, fx.c.AwaitBatch("operations/x"))
 	var je *JobError
 	if !errors.As(err, &je) || je.Name != bad.Name() {
 		t.Fatalf("WaitAll error = %v", err)
+	}
+	var all *WaitAllError
+	if !errors.As(err, &all) || all.Total != 3 || len(all.Failed) != 2 || all.Failed[0].Index != 1 ||
+		all.Failed[0].Name != bad.Name() || all.Failed[1].Index != 2 || !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("WaitAll error = %#v", err)
+	}
+	if msg := err.Error(); strings.Count(msg, bad.Name()) != 1 || !strings.HasPrefix(msg, "gemhook: 2 of 3 jobs failed: ") {
+		t.Fatalf("WaitAll message %q: want each job named once", msg)
 	}
 	if jobs[0].State != genai.JobStateSucceeded || jobs[1].State != genai.JobStateCancelled {
 		t.Fatalf("WaitAll jobs = %v, %v", jobs[0].State, jobs[1].State)

@@ -82,6 +82,8 @@ type watch[T any] struct {
 	pollAt      int64     // due time (Unix ns) of the scheduled firing, 0 if none
 	hint        *JobEvent // the first trusted terminal event, for its code and message
 	untrustedAt time.Time // when an event without the token last caused a get
+	attached    bool      // Await*: decidePace on the first get that finds it running
+	unreported  bool      // no webhook will report it: poll at Fallback.Unreported
 }
 
 // start registers a job that exists at Gemini and returns its future. A
@@ -91,7 +93,7 @@ type watch[T any] struct {
 // registers it and fetches it at once, so that a job that has already
 // ended settles without a webhook.
 func start[T any](ctx context.Context, c *Client, k *kind[T], name, key, token string, meta map[string]any, attach bool) *Future[T] {
-	w := &watch[T]{c: c, kind: k, key: key}
+	w := &watch[T]{c: c, kind: k, key: key, attached: attach}
 	w.job = PendingJob{Name: name, Kind: k.kind, Token: token, Submitted: c.now(), Metadata: userMetadata(meta)}
 	w.Future = Future[T]{name: name, done: make(chan struct{})}
 	if !c.track(w) {
@@ -286,8 +288,10 @@ func (w *watch[T]) read(ctx context.Context, rec JobRecord, registered bool) (as
 	w.mu.Lock()
 	if !registered {
 		w.registered = true
-		if rec.Job != nil && w.job.Token == "" {
-			w.job.Token = rec.Job.Token
+		if rec.Job != nil && w.job.Token == "" && rec.Job.Token != "" {
+			// Submitted by this service with a per-request webhook:
+			// its events will come.
+			w.job.Token, w.attached = rec.Job.Token, false
 		}
 	}
 	token := w.job.Token
@@ -346,6 +350,7 @@ func (w *watch[T]) get(ctx context.Context) {
 			w.finish(v, jerr)
 			return
 		}
+		w.decidePace(ctx)
 	} else if permanent(err) {
 		w.finish(*new(T), wrapGet(w.kind.name, w.name, err))
 		return
@@ -367,7 +372,7 @@ func (w *watch[T]) get(ctx context.Context) {
 		w.scheduleLocked(w.c.retryBase, true, true)
 	case w.c.polling:
 		w.phase = idle
-		w.scheduleLocked(w.c.after, true, true)
+		w.schedulePollLocked()
 	default:
 		w.phase = idle
 	}

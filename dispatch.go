@@ -27,7 +27,7 @@ func (r *Receiver) dispatch(ctx context.Context, ev *Event) error {
 	je := JobEvent{
 		Type:     ev.Type,
 		Terminal: terminal,
-		Token:    tokenOf(ev.UserMetadata),
+		Token:    ev.token(),
 		Code:     ev.Data.ErrorCode,
 		Message:  ev.Data.ErrorMessage,
 	}

@@ -57,10 +57,17 @@
 // what the API reports. A job whose delivery was lost (a deploy, an outage
 // longer than Gemini's retries) is still noticed: each pending job is
 // polled, rarely, after Fallback.After and then with jittered backoff up to
-// Fallback.Every. Dispatch never waits on the network, so the Receiver
+// Fallback.Every. A job attached with Await* that no webhook will report is
+// polled every Fallback.Unreported instead, as a polling loop would. Dispatch never waits on the network, so the Receiver
 // acknowledges in microseconds. OnEvent runs once per new event, inside the
 // request and after dispatch; keep it fast. A panic in it is logged and the
 // delivery is still acknowledged.
+//
+// Event.UserMetadata is the job's user_metadata as the raw JSON Gemini
+// echoed; json.Unmarshal it into a type of your own where you need it. The
+// Receiver reads gemhook's correlation token (TokenKey) straight from those
+// bytes and decodes nothing else of them, so a delivery with metadata
+// costs about what one without does.
 //
 // # Security
 //
@@ -178,16 +185,24 @@
 // application/json or a compressed body, and 503 with Retry-After when the
 // Receiver is closed or cannot take the event now. NewReceiver and
 // AddSecret return ErrInvalidSecret for an empty, undecodable or too short
-// (under 24 bytes) secret; New returns ErrInvalidConfig, saying what to
-// change, for example for a WebhookURL whose Receiver has no JWKSURL.
+// (under 24 bytes) secret; New and NewReceiver return ErrInvalidConfig,
+// saying what to change, for example for a WebhookURL whose Receiver has no
+// JWKSURL. Submit*, GenerateVideos, CreateInteraction and Await* check their
+// arguments before any call to Gemini (a model and a source present, user
+// metadata that encodes as JSON, a job name of the right shape): their
+// futures fail with ErrInvalidArgument, saying what to change.
 //
 // Future.Wait returns the job on success; the job and a *JobError
 // (errors.As) when it ended failed, expired or cancelled; the genai error,
 // wrapped, when submission failed (with ErrMetadataRefused when the Batch
 // API refused user metadata the caller asked for); ctx.Err() when the caller gave up (the
 // Future stays pending and may be waited on again); ErrClosed when the
-// Client was closed first. PingWebhook and SelfTest return their own
-// sentinels (ErrPingNotDelivered, ErrPingRejected, ErrSignatureMismatch,
-// ErrWrongSecret, ...), wrapping the Receiver's verification error where
-// there was one.
+// Client, or the Receiver it was built on, was closed first. Closing a
+// Receiver closes its Clients, and New refuses a closed Receiver with
+// ErrClosed. Future.SubmitErr reports the submission's error without
+// blocking, since the creating calls return after Gemini has answered;
+// WaitAll's error is a *WaitAllError listing each failed future once.
+// PingWebhook and SelfTest return their own sentinels (ErrPingNotDelivered,
+// ErrPingRejected, ErrSignatureMismatch, ErrWrongSecret, ...), wrapping the
+// Receiver's verification error where there was one.
 package gemhook

@@ -54,8 +54,11 @@ type JobError struct {
 	Message string // error message from the API or the event, if any
 }
 
-func (e *JobError) Error() string {
-	s := fmt.Sprintf("gemhook: job %s ended in %s", e.Name, e.State)
+func (e *JobError) Error() string { return "gemhook: job " + e.Name + e.outcome() }
+
+// outcome is the message without the name: " ended in STATE (code C: M)".
+func (e *JobError) outcome() string {
+	s := " ended in " + e.State
 	if e.Code != "" || e.Message != "" {
 		s += fmt.Sprintf(" (code %s: %s)", e.Code, e.Message)
 	}

@@ -11,15 +11,15 @@ import (
 
 // Event is one verified webhook delivery.
 type Event struct {
-	ID           string         // webhook-id: the same on every retry of one delivery
-	Type         string         // "batch.succeeded", "video.generated", ...
-	Timestamp    time.Time      // when the event occurred, from the envelope
-	Resource     string         // data.id as a full resource name: "batches/x", "interactions/x", ...
-	Data         EventData      // typed view of data
-	UserMetadata map[string]any // echoed from the job's webhook config, if any
-	Scheme       string         // what verified it: "v1", "v1a" or "jws"
-	Endpoint     string         // request path it arrived on (set by ServeHTTP only)
-	Raw          []byte         // the exact body that was signed
+	ID           string          // webhook-id: the same on every retry of one delivery
+	Type         string          // "batch.succeeded", "video.generated", ...
+	Timestamp    time.Time       // when the event occurred, from the envelope
+	Resource     string          // data.id as a full resource name: "batches/x", "interactions/x", ...
+	Data         EventData       // typed view of data
+	UserMetadata json.RawMessage // the job's webhook-config user_metadata object as echoed, or nil: json.Unmarshal it into your own type
+	Scheme       string          // what verified it: "v1", "v1a" or "jws"
+	Endpoint     string          // request path it arrived on (set by ServeHTTP only)
+	Raw          []byte          // the exact body that was signed
 
 	replay string // for a JWS delivery, the token's dedupe key (see verifiedJWS)
 }
@@ -82,7 +82,7 @@ func decodeEvent(body []byte) (*Event, error) {
 			ev.Timestamp = tt
 		}
 	}
-	ev.UserMetadata = s.metadata(meta)
+	ev.UserMetadata = s.rawObject(meta)
 	if data.kind(body) != '{' {
 		return ev, nil
 	}
@@ -92,7 +92,7 @@ func decodeEvent(body []byte) (*Event, error) {
 		VideoURI:      s.text(video),
 		ErrorMessage:  s.text(msg),
 		ErrorCode:     s.errorCode(code),
-		Raw:           json.RawMessage(body[data.start:data.end:data.end]),
+		Raw:           s.rawObject(data),
 	}
 	rid := s.text(id)
 	if rid == "" {
@@ -102,7 +102,7 @@ func decodeEvent(body []byte) (*Event, error) {
 	if ev.UserMetadata == nil {
 		// Where Gemini echoes user_metadata is undocumented: the top level
 		// is the better guess, data is the fallback.
-		ev.UserMetadata = s.metadata(dmeta)
+		ev.UserMetadata = s.rawObject(dmeta)
 	}
 	return ev, nil
 }
@@ -177,9 +177,13 @@ type scanner struct {
 	env      [4]span // envelope mode: the last of each envelope member
 	dat      [8]span // envelope mode: the last of each member of the last "data" object
 
-	shared string // body[lo:hi] as one string, for plain string fields
-	lo, hi int
+	shared string // the values share copied, back to back
+	segs   [9]segment
+	nseg   int
 }
+
+// segment is where share put body[start:end] in scanner.shared.
+type segment struct{ start, end, off int }
 
 // Modes of object.
 const (
@@ -537,34 +541,52 @@ func (s *scanner) key(k span) []byte {
 	return []byte(s.decode(k))
 }
 
-// maxSharedWaste caps the bytes between the values in the shared string.
-// Event strings can outlive the body (the hub keeps orphans' notes), and a
-// large unknown member between two fields must not be pinned with them.
-const maxSharedWaste = 1 << 10
-
-// share makes one string of the body bytes that hold the given plain
-// strings, so that text can hand out substrings of it, unless that string
-// would hold much besides them.
+// share copies the contents of the given plain strings and numbers (the
+// fields an Event keeps) into one string, back to back, so that text can
+// hand out substrings of it: one allocation for all of them, holding
+// nothing else of the body. Event strings can outlive the body (the hub
+// keeps orphans' notes), so they must not pin it.
 func (s *scanner) share(vs ...span) {
-	lo, hi, used := len(s.b), 0, 0
+	n := 0
 	for _, v := range vs {
-		if v.kind(s.b) == '"' && v.plain || v.kind(s.b) == '-' || v.kind(s.b) >= '0' && v.kind(s.b) <= '9' {
-			lo, hi, used = min(lo, v.start), max(hi, v.end), used+v.end-v.start
+		if lo, hi, ok := s.sharable(v); ok {
+			n += hi - lo
 		}
 	}
-	if lo < hi && hi-lo-used <= maxSharedWaste {
-		s.lo, s.hi = lo, hi
-		s.shared = string(s.b[lo:hi])
-	} else {
-		s.lo, s.hi = len(s.b), 0 // sub copies each value
+	if n == 0 {
+		return
 	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, v := range vs {
+		if lo, hi, ok := s.sharable(v); ok && s.nseg < len(s.segs) {
+			s.segs[s.nseg] = segment{lo, hi, b.Len()}
+			s.nseg++
+			b.Write(s.b[lo:hi])
+		}
+	}
+	s.shared = b.String()
 }
 
-// sub returns body[start:end] as a string, from the shared copy when it
-// covers the range.
+// sharable returns the bytes of v that share would copy: a plain string's
+// contents or a number's text.
+func (s *scanner) sharable(v span) (lo, hi int, ok bool) {
+	switch k := v.kind(s.b); {
+	case k == '"' && v.plain:
+		return v.start + 1, v.end - 1, true
+	case k == '-' || k >= '0' && k <= '9':
+		return v.start, v.end, true
+	}
+	return 0, 0, false
+}
+
+// sub returns body[start:end] as a string, from the shared copy when share
+// copied those bytes.
 func (s *scanner) sub(start, end int) string {
-	if start >= s.lo && end <= s.hi {
-		return s.shared[start-s.lo : end-s.lo]
+	for _, g := range s.segs[:s.nseg] {
+		if start >= g.start && end <= g.end {
+			return s.shared[g.off+start-g.start : g.off+end-g.start]
+		}
 	}
 	return string(s.b[start:end])
 }
@@ -591,16 +613,11 @@ func (s *scanner) decode(v span) string {
 	return out
 }
 
-// metadata decodes an object value into a map, or returns nil for any
-// other value. It is only reached when user metadata is present. The
-// scanner has checked the syntax, so the only error left is a number beyond
-// float64's range: encoding/json still fills the rest of the map (that
-// member reads nil), and so the map is kept, with the job's token in it.
-func (s *scanner) metadata(v span) map[string]any {
+// rawObject returns an object value's bytes, capped so that appending to them
+// cannot write into the body, or nil for any other value.
+func (s *scanner) rawObject(v span) json.RawMessage {
 	if v.kind(s.b) != '{' {
 		return nil
 	}
-	var m map[string]any
-	_ = json.Unmarshal(s.b[v.start:v.end], &m)
-	return m
+	return json.RawMessage(s.b[v.start:v.end:v.end])
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -67,15 +68,22 @@ func ExampleNewReceiver() {
 	// status: 204
 }
 
-func ExampleReceiver_Verify() {
-	now := time.Date(2026, 1, 22, 12, 0, 5, 0, time.UTC)
+// receiverAt returns a Receiver for secret whose clock reads *now, for
+// the examples only.
+func receiverAt(now *time.Time) *gemhook.Receiver {
 	r, err := gemhook.NewReceiver(gemhook.ReceiverConfig{
 		Secrets: []string{secret},
-		Now:     func() time.Time { return now },
+		Now:     func() time.Time { return *now },
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
+	return r
+}
+
+func ExampleReceiver_Verify() {
+	now := time.Date(2026, 1, 22, 12, 0, 5, 0, time.UTC)
+	r := receiverAt(&now)
 	defer r.Close()
 
 	// In a serverless function: the raw headers and the exact body bytes.
@@ -100,6 +108,31 @@ func ExampleReceiver_Verify() {
 	// msg_7fQa v1 batch.failed batches/b1 3 bad input
 	// true
 	// true
+}
+
+// Metadata attached to a job (WithUserMetadata) comes back in every event
+// about it as raw JSON: decode it into a type of your own, and only in the
+// events whose metadata you need.
+func ExampleEvent_userMetadata() {
+	now := time.Date(2026, 1, 22, 12, 0, 5, 0, time.UTC)
+	r := receiverAt(&now)
+	defer r.Close()
+
+	body := `{"type":"batch.succeeded","version":"v1","timestamp":"2026-01-22T12:00:00Z","data":{"id":"batches/b1"},` +
+		`"user_metadata":{"gemhook_token":"X3t9aQ2LkVb7mR0cYp4EwA","tenant":"acme","priority":2}}`
+	ev, err := r.Verify(context.Background(), sign("msg_9dPe", now, body), []byte(body))
+	if err != nil {
+		log.Fatal(err)
+	}
+	var meta struct {
+		Tenant   string `json:"tenant"`
+		Priority int    `json:"priority"`
+	}
+	if err := json.Unmarshal(ev.UserMetadata, &meta); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ev.Resource, meta.Tenant, meta.Priority)
+	// Output: batches/b1 acme 2
 }
 
 func ExampleReceiver_AddSecret() {

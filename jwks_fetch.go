@@ -58,7 +58,7 @@ func jwksTransport() *http.Transport {
 func checkJWKSURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("gemhook: ReceiverConfig.JWKSURL %q is not an absolute http(s) URL", s)
+		return fmt.Errorf("%w: ReceiverConfig.JWKSURL %q is not an absolute http(s) URL", ErrInvalidConfig, s)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package gemhook
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,10 +15,14 @@ import (
 
 // GenerateVideos starts a video generation through genai with this
 // Client's webhook configuration and returns a future for the finished
-// operation. cfg may be nil; it is not modified.
+// operation. cfg may be nil; it is not modified. Like SubmitBatch it
+// returns after the create call: Name is set, or SubmitErr says why not.
 func (c *Client) GenerateVideos(ctx context.Context, model string, src *genai.GenerateVideosSource, cfg *genai.GenerateVideosConfig, opts ...SubmitOption) *Future[*genai.GenerateVideosOperation] {
 	if c.isClosed() {
 		return failed[*genai.GenerateVideosOperation](ErrClosed)
+	}
+	if err := cmp.Or(checkModel("GenerateVideos", model), checkVideoSource(src)); err != nil {
+		return failed[*genai.GenerateVideosOperation](err)
 	}
 	var own genai.GenerateVideosConfig
 	if cfg != nil {
@@ -48,7 +53,7 @@ func (c *Client) GenerateVideos(ctx context.Context, model string, src *genai.Ge
 func (c *Client) AwaitVideos(name string) *Future[*genai.GenerateVideosOperation] {
 	i := strings.Index(name, "/operations/")
 	if i <= 0 || strings.HasSuffix(name, "/operations/") {
-		return failed[*genai.GenerateVideosOperation](fmt.Errorf("%w: AwaitVideos(%q): want \"models/<model>/operations/<id>\"", ErrInvalidConfig, name))
+		return failed[*genai.GenerateVideosOperation](invalidArg("AwaitVideos(%q): not a video operation name: want \"models/<model>/operations/<id>\"", name))
 	}
 	return start(context.Background(), c, videoKind, name, videoKey(name), "", nil, true)
 }
@@ -90,7 +95,8 @@ func videoSettled(op *genai.GenerateVideosOperation, name string, hint JobEvent)
 // request body (a model or an agent interaction) is copied, forced to run in
 // the background, and given the webhook config; the caller's is not
 // modified. Create is not retried: a retried POST could start the work
-// twice.
+// twice. Like SubmitBatch it returns after the create call: Name is set,
+// or SubmitErr says why not.
 func (c *Client) CreateInteraction(ctx context.Context, req operations.CreateInteractionRequest, opts ...SubmitOption) *Future[*gi.Interaction] {
 	if c.isClosed() {
 		return failed[*gi.Interaction](ErrClosed)
@@ -110,7 +116,7 @@ func (c *Client) CreateInteraction(ctx context.Context, req operations.CreateInt
 		a.Background = &background
 		req.Body.CreateAgentInteraction, cfg = &a, &a.WebhookConfig
 	default:
-		return failed[*gi.Interaction](fmt.Errorf("%w: CreateInteraction: the request body is empty", ErrInvalidConfig))
+		return failed[*gi.Interaction](invalidArg("CreateInteraction: the request body is empty: set CreateModelInteraction or CreateAgentInteraction"))
 	}
 	var uris []string
 	var meta map[string]any
@@ -146,7 +152,7 @@ func (c *Client) CreateInteraction(ctx context.Context, req operations.CreateInt
 func (c *Client) AwaitInteraction(id string) *Future[*gi.Interaction] {
 	bare := strings.TrimPrefix(id, "interactions/")
 	if bare == "" || strings.Contains(bare, "/") {
-		return failed[*gi.Interaction](fmt.Errorf("%w: AwaitInteraction(%q): want an interaction id", ErrInvalidConfig, id))
+		return failed[*gi.Interaction](invalidArg("AwaitInteraction(%q): not an interaction id: want \"<id>\" or \"interactions/<id>\"", id))
 	}
 	name := interactionName(bare)
 	return start(context.Background(), c, interactionKind, name, name, "", nil, true)

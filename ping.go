@@ -63,7 +63,7 @@ func (c *Client) PingWebhook(ctx context.Context, id string) error {
 			case o.err == nil && isPing(o.ev.Type, o.ev.Resource, id):
 				return nil
 			case o.err == nil:
-			case looksLikePing(o.body, id):
+			case namesWebhook(o.body, id):
 				return pingRejected(id, o, c.hooks.current(id), c.recv)
 			default:
 				others, lastOther = others+1, o.err
@@ -85,17 +85,28 @@ func (c *Client) PingWebhook(ctx context.Context, id string) error {
 	}
 }
 
-// isPing: Gemini documents neither the ping's type nor its data; the
-// emulator sends "webhook.ping" with the webhook's id as data.id.
+// isPing reports whether a verified event is webhook id's ping. Gemini
+// documents neither the ping's type nor its data; the emulator sends
+// "webhook.ping" with the webhook's id as data.id. An event that names
+// another webhook is that webhook's ping (Gemini retries pings for hours),
+// so the type alone counts only when the event names none.
 func isPing(typ, resource, id string) bool {
-	return typ == "ping" || strings.HasSuffix(typ, ".ping") || resource == id || strings.HasSuffix(resource, "/"+id)
+	if resource != "" {
+		return isWebhook(resource, id)
+	}
+	return typ == "ping" || strings.HasSuffix(typ, ".ping")
 }
 
-// looksLikePing reads an unverified body only to attribute a rejection to
-// the ping; nothing else is done with it.
-func looksLikePing(body []byte, id string) bool {
+func isWebhook(resource, id string) bool {
+	return resource == id || strings.HasSuffix(resource, "/"+id)
+}
+
+// namesWebhook reads an unverified body only to attribute a rejection to
+// webhook id's ping; nothing else is done with it. A rejected ping that
+// names no webhook cannot be attributed, and is reported with the others.
+func namesWebhook(body []byte, id string) bool {
 	ev, err := decodeEvent(body)
-	return err == nil && isPing(ev.Type, ev.Resource, id)
+	return err == nil && isWebhook(ev.Resource, id)
 }
 
 // pingRejected explains a rejected ping. With a secret this Client was

@@ -101,6 +101,7 @@ func FuzzDecodeEvent(f *testing.F) {
 	for _, s := range []string{
 		eventBody, vecBody, `{}`, `[]`, `null`, `{"type":"batch.failed","data":{"id":"b","error_code":-1.5e3}}`,
 		`{"type":"x","user_metadata":{"a":[1,"b",null]},"data":{"name":"n","user_metadata":{}}}`,
+		`{"type":"x","user_metadata":{"gemhook_token":"t","\u0067emhook_token":"u\u00e9"}}`,
 		`{"\u0074ype":"batch.expired","type":"a\ud800b"}`, "{\"type\":\"\xff\xfe\"}", `{"a":[[[[]]]]}`,
 	} {
 		f.Add([]byte(s))
@@ -119,6 +120,9 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 		if !sameEvent(got, ref) {
 			t.Fatalf("%.60q:\n got %+v\n ref %+v", body, got, ref)
+		}
+		if tok, want := got.token(), refToken(ref.UserMetadata); tok != want {
+			t.Fatalf("%.60q: token %q, encoding/json reads %q", body, tok, want)
 		}
 	})
 }

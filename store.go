@@ -116,6 +116,9 @@ type Outcome struct {
 	Message string `json:"message,omitempty"` // error message from the API or a trusted event
 	// Value is the job as the API returned it, as JSON, so that waiters on
 	// other replicas settle without a get of their own; nil when too large.
+	// Those waiters read it as soon as the Settle hint reaches them, so a
+	// store may keep it for less time than the outcome (at least a few
+	// minutes) to save space; a waiter that finds none makes its own get.
 	Value []byte `json:"value,omitempty"`
 }
 

@@ -18,8 +18,10 @@ const (
 	DefaultEventTTL    = 10 * time.Minute
 	DefaultJobTTL      = 7 * 24 * time.Hour
 	DefaultMaxOrphans  = 10_000
-	DefaultMaxOutcomes = 100_000
+	DefaultMaxOutcomes = 1_000_000 // a day of a million jobs: about 170 MiB
 	DefaultMaxIDs      = 100_000
+	DefaultValueTTL    = 10 * time.Minute
+	DefaultMaxValues   = 10_000
 )
 
 // maxEvents bounds the events a store keeps per job: the first per token
@@ -37,6 +39,11 @@ type MemoryStoreConfig struct {
 	MaxOrphans  int              // jobs with events and no registration; then ErrStoreFull; default DefaultMaxOrphans
 	MaxOutcomes int              // outcomes kept; the oldest is forgotten first; default DefaultMaxOutcomes
 	MaxIDs      int              // delivery ids kept; the oldest is forgotten first; default DefaultMaxIDs
+	// ValueTTL and MaxValues bound the jobs kept in outcomes (Outcome.Value)
+	// for other waiters: they read them as soon as the hint comes, so a
+	// short time suffices, and a late one does a get instead.
+	ValueTTL  time.Duration // default DefaultValueTTL
+	MaxValues int           // default DefaultMaxValues
 }
 
 // MemoryStore is the Store of one process: what a Receiver uses when
@@ -49,7 +56,8 @@ type MemoryStore struct {
 	mu       sync.Mutex
 	jobs     *aging.Map[*memJob]
 	orphans  *aging.Map[*[]JobEvent]
-	outcomes *aging.Map[Outcome]
+	outcomes *aging.Map[memOutcome]
+	values   *aging.Map[[]byte]
 	ids      *aging.Map[struct{}]
 	leases   map[string]memLease
 	subs     map[*memSub]struct{}
@@ -59,6 +67,22 @@ type MemoryStore struct {
 type memJob struct {
 	job    PendingJob
 	events []JobEvent
+}
+
+// memOutcome is an Outcome in as few bytes as a day of a million of them
+// allows: the state alone, as most are, and the rest only when set. Values
+// are kept apart, for less time.
+type memOutcome struct {
+	state string
+	text  *[2]string // code and message, if any
+}
+
+func (m memOutcome) outcome() Outcome {
+	o := Outcome{State: m.state}
+	if m.text != nil {
+		o.Code, o.Message = m.text[0], m.text[1]
+	}
+	return o
 }
 
 type memLease struct {
@@ -89,6 +113,10 @@ func NewMemoryStore(cfg MemoryStoreConfig) *MemoryStore {
 	def(&cfg.OutcomeTTL, DefaultOutcomeTTL)
 	def(&cfg.EventTTL, DefaultEventTTL)
 	def(&cfg.JobTTL, DefaultJobTTL)
+	def(&cfg.ValueTTL, DefaultValueTTL)
+	if cfg.MaxValues <= 0 {
+		cfg.MaxValues = DefaultMaxValues
+	}
 	if cfg.MaxOrphans <= 0 {
 		cfg.MaxOrphans = DefaultMaxOrphans
 	}
@@ -102,7 +130,8 @@ func NewMemoryStore(cfg MemoryStoreConfig) *MemoryStore {
 		cfg:      cfg,
 		jobs:     aging.New[*memJob](cfg.JobTTL, math.MaxInt),
 		orphans:  aging.New[*[]JobEvent](cfg.EventTTL, cfg.MaxOrphans),
-		outcomes: aging.New[Outcome](cfg.OutcomeTTL, cfg.MaxOutcomes),
+		outcomes: aging.New[memOutcome](cfg.OutcomeTTL, cfg.MaxOutcomes),
+		values:   aging.New[[]byte](min(cfg.ValueTTL, cfg.OutcomeTTL), cfg.MaxValues),
 		ids:      aging.New[struct{}](cfg.DedupeTTL, cfg.MaxIDs),
 		leases:   make(map[string]memLease),
 		subs:     make(map[*memSub]struct{}),
@@ -113,6 +142,7 @@ func (s *MemoryStore) expire(now time.Time) {
 	s.jobs.Expire(now)
 	s.expired += uint64(s.orphans.Expire(now))
 	s.outcomes.Expire(now)
+	s.values.Expire(now)
 	s.ids.Expire(now)
 }
 
@@ -204,7 +234,9 @@ func (s *MemoryStore) Lookup(ctx context.Context, key string) (JobRecord, error)
 // share its slices.
 func (s *MemoryStore) recordLocked(key string) JobRecord {
 	var rec JobRecord
-	if o, ok := s.outcomes.Get(key); ok {
+	if m, ok := s.outcomes.Get(key); ok {
+		o := m.outcome()
+		o.Value, _ = s.values.Get(key)
 		rec.Outcome = &o
 		return rec
 	}
@@ -226,11 +258,20 @@ func (s *MemoryStore) Settle(ctx context.Context, key string, o Outcome) (Outcom
 	s.mu.Lock()
 	now := s.cfg.Now()
 	s.expire(now)
-	if won, ok := s.outcomes.Get(key); ok {
+	if m, ok := s.outcomes.Get(key); ok {
+		won := m.outcome()
+		won.Value, _ = s.values.Get(key)
 		s.mu.Unlock()
 		return won, nil
 	}
-	s.outcomes.Put(key, o, now, true)
+	if o.Value != nil {
+		s.values.Put(key, o.Value, now, true)
+	}
+	m := memOutcome{state: o.State}
+	if o.Code != "" || o.Message != "" {
+		m.text = &[2]string{o.Code, o.Message}
+	}
+	s.outcomes.Put(key, m, now, true)
 	s.jobs.Take(key)
 	s.orphans.Take(key)
 	delete(s.leases, key)

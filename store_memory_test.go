@@ -3,6 +3,8 @@ package gemhook
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -87,5 +89,56 @@ func TestMemoryLeaseFollowsItsClock(t *testing.T) {
 	clock.Advance(time.Minute)
 	if ok, _ := s.Lease(ctx, "k", "b", time.Minute); !ok {
 		t.Fatal("an expired lease was refused")
+	}
+}
+
+// BenchmarkTombstonesForADay settles a day of 1,000,000 jobs (one every
+// 86.4 ms of a fake clock), each registered and then settled with a job of
+// a few hundred bytes, and reports the heap the outcomes take and the
+// bytes per outcome, once with room for the whole day and once with the
+// default cap. A day must fit in 192 MiB. Run:
+//
+//	go test -run '^$' -bench TombstonesForADay -benchtime 1x .
+func BenchmarkTombstonesForADay(b *testing.B) {
+	const jobs = 1_000_000
+	const every = 24 * time.Hour / jobs
+	value := []byte(`{"name":"batches/x","displayName":"nightly","state":"JOB_STATE_SUCCEEDED","createTime":"2026-01-01T00:00:00Z","endTime":"2026-01-01T01:00:00Z","model":"models/gemini-3.5-flash","dest":{"fileName":"files/out"}}`)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		max  int
+	}{{"room-for-a-day", jobs}, {"default-cap", 0}} {
+		b.Run(c.name, func(b *testing.B) {
+			var bytes float64
+			var kept int
+			for range b.N {
+				s, clock := newTestMemory(MemoryStoreConfig{MaxOutcomes: c.max})
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				for i := range jobs {
+					key := fmt.Sprintf("batches/%024d", i)
+					if _, err := s.Register(ctx, key, PendingJob{Name: key, Kind: KindBatch}); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := s.Settle(ctx, key, Outcome{State: "JOB_STATE_SUCCEEDED", Value: value}); err != nil {
+						b.Fatal(err)
+					}
+					clock.Advance(every)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				kept = s.stats().Outcomes
+				bytes = float64(after.HeapAlloc) - float64(before.HeapAlloc)
+				runtime.KeepAlive(s)
+			}
+			b.ReportMetric(float64(kept), "tombstones")
+			b.ReportMetric(bytes/(1<<20), "MiB")
+			b.ReportMetric(bytes/float64(kept), "B/tombstone")
+			b.ReportMetric(float64(kept)*every.Hours(), "hours-remembered")
+			if c.max == jobs && bytes > 192<<20 {
+				b.Errorf("a day of tombstones takes %.0f MiB", bytes/(1<<20))
+			}
+		})
 	}
 }

@@ -79,6 +79,7 @@ type Receiver struct {
 
 	closeOnce sync.Once
 	closed    atomic.Bool
+	closing   closeHooks // close the Clients built on this Receiver
 }
 
 // secretSet is an immutable snapshot of the project secrets, with a pool of
@@ -96,8 +97,12 @@ func newSecretSet(keys [][]byte) *secretSet {
 
 // NewReceiver checks cfg and returns a Receiver. It refuses secrets that
 // are empty, not base64, or shorter than 24 bytes (ErrInvalidSecret)
-// rather than failing every delivery later.
+// rather than failing every delivery later, and negative durations or sizes
+// and a JWKSURL that is not an absolute http(s) URL (ErrInvalidConfig).
 func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
+	if cfg.Tolerance < 0 || cfg.MaxBodyBytes < 0 {
+		return nil, fmt.Errorf("%w: ReceiverConfig.Tolerance and MaxBodyBytes must not be negative (zero means the default)", ErrInvalidConfig)
+	}
 	r := &Receiver{
 		now:       cfg.Now,
 		tolerance: cfg.Tolerance,
@@ -108,10 +113,10 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	if r.now == nil {
 		r.now = time.Now
 	}
-	if r.tolerance <= 0 {
+	if r.tolerance == 0 {
 		r.tolerance = DefaultTolerance
 	}
-	if r.maxBody <= 0 {
+	if r.maxBody == 0 {
 		r.maxBody = DefaultMaxBodyBytes
 	}
 	if r.log == nil {
@@ -152,7 +157,9 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 // subscription to the Store's hints) and closes the embedded server at once, dropping its
 // connections; Shutdown is the graceful alternative. Deliveries that reach
 // ServeHTTP after Close are answered 503, so the sender retries them later.
-// Close is idempotent.
+// Close also closes every Client built on the Receiver: their pending
+// futures end with ErrClosed (the jobs keep running at Gemini), and they
+// submit nothing more. Close is idempotent.
 func (r *Receiver) Close() error {
 	r.closeOnce.Do(func() {
 		r.closed.Store(true)
@@ -165,6 +172,7 @@ func (r *Receiver) Close() error {
 			r.keys.close()
 		}
 		r.unsub()
+		r.closing.run()
 	})
 	return nil
 }

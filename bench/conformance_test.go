@@ -67,7 +67,7 @@ func TestEmulatorDeliveriesVerifyWithStandardWebhooks(t *testing.T) {
 // delivery with one body byte changed does not.
 func TestStandardWebhooksSignaturesVerifyWithReceiver(t *testing.T) {
 	const padded = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	body := thinPayload()
+	body := readBody(t, "thin")
 	hdr := signedV1(t, body)
 	for _, secret := range []string{padded, padded[len("whsec_"):]} {
 		r, err := gemhook.NewReceiver(gemhook.ReceiverConfig{Secrets: []string{secret}, JWKSURL: "http://127.0.0.1:1/"})

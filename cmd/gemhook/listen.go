@@ -119,6 +119,9 @@ func (l *listener) serve(w http.ResponseWriter, req *http.Request) {
 	l.r.ServeHTTP(w, req)
 }
 
+// probeTimeout bounds -selftest's probes.
+const probeTimeout = 30 * time.Second
+
 func listen(ctx context.Context, e *env, args []string) error {
 	var rf receiverFlags
 	rf.add(e)
@@ -144,9 +147,14 @@ func listen(ctx context.Context, e *env, args []string) error {
 	defer l.close()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	// Returning (interrupted, or -count reached) stops a probe still under
-	// way, rather than waiting out -timeout for it.
-	pctx, cancelProbe := context.WithTimeout(ctx, e.timeout)
+	if e.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.timeout)
+		defer cancel()
+	}
+	// Returning (interrupted, -timeout or -count reached) stops a probe
+	// still under way.
+	pctx, cancelProbe := context.WithTimeout(ctx, probeTimeout)
 	defer cancelProbe()
 	probe := make(chan error, 1)
 	if *selftest != "" {
@@ -173,10 +181,10 @@ func listen(ctx context.Context, e *env, args []string) error {
 			}
 			fmt.Fprintf(e.stderr, "self-test: %s reaches this listener unchanged\n", *selftest)
 		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.Canceled) {
-				return nil // interrupted: the normal way to stop
+			if *count > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("%d of %d verified deliveries within -timeout %v", verified, *count, e.timeout)
 			}
-			return ctx.Err()
+			return nil // interrupted or -timeout: the normal ways to stop
 		}
 	}
 }

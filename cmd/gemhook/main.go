@@ -8,9 +8,12 @@
 //	gemhook listen -addr ADDR [-record DIR] run a receiver, print (and record) each delivery
 //	gemhook verify -file REQ                check a captured HTTP request or fixture
 //
-// Every command prints aligned text, or JSON with -json. The API key comes
-// from -api-key or GEMINI_API_KEY; -base-url points at another endpoint,
-// such as the gemhooktest emulator.
+// Every command prints aligned text, or JSON with -json; with -json a
+// failure is a JSON object on stdout ({"error", "kind", "exit"}) as well as
+// a message on stderr, and the exit code is non-zero. The API key comes
+// from -api-key or GEMINI_API_KEY and is never printed, not even in -h.
+// -base-url points at another endpoint, such as the gemhooktest emulator.
+// listen runs until interrupted, -count verified deliveries or -timeout.
 package main
 
 import (
@@ -48,21 +51,29 @@ const (
 type command struct {
 	name, args, help string
 	run              func(ctx context.Context, env *env, args []string) error
+	api              bool // calls Gemini: takes -api-key and -base-url
+	runs             bool // runs until stopped: -timeout is optional and ends the run
 }
 
 var commands = []command{
-	{"ensure", "-uri URL [-events a,b,...]", "create the project webhook for URL, or bring its events and state in line", ensure},
-	{"rotate", "-id ID", "issue a new signing secret; the previous ones stay valid for 24 hours", rotate},
-	{"ping", "-id ID [-listen ADDR -secret S]", "ask Gemini to ping the webhook; with -listen, wait until a local receiver verifies it", ping},
-	{"list", "", "list the project's webhooks", list},
-	{"listen", "-addr ADDR [-secret S] [-selftest URL] [-record DIR]", "run a receiver and print every delivery, verified or not; -record writes each as a fixture", listen},
-	{"verify", "-file REQUEST [-secret S]", "verify a captured HTTP request (a -record fixture, or as written by httputil.DumpRequest)", verify},
+	{"ensure", "-uri URL [-events a,b,...]", "create the project webhook for URL, or bring its events and state in line", ensure, true, false},
+	{"rotate", "-id ID", "issue a new signing secret; the previous ones stay valid for 24 hours", rotate, true, false},
+	{"ping", "-id ID [-listen ADDR -secret S]", "ask Gemini to ping the webhook; with -listen, wait until a local receiver verifies it", ping, true, false},
+	{"list", "", "list the project's webhooks", list, true, false},
+	{"listen", "-addr ADDR [-secret S] [-selftest URL] [-record DIR]", "run a receiver and print every delivery, verified or not; -record writes each as a fixture", listen, false, true},
+	{"verify", "-file REQUEST [-secret S]", "verify a captured HTTP request (a -record fixture, or as written by httputil.DumpRequest)", verify, false, false},
 }
+
+// apiKeyEnv holds the default API key. Its value is never a flag default:
+// flag prints defaults in -h and usage errors, which end up in terminals
+// and CI logs.
+const apiKeyEnv = "GEMINI_API_KEY"
 
 // env is what every command shares: its flags, outputs and the way to
 // reach Gemini.
 type env struct {
 	flags   *flag.FlagSet
+	usage   func() // prints the command's usage line and flags
 	stdout  io.Writer
 	stderr  io.Writer
 	json    bool
@@ -91,29 +102,87 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	e := &env{stdout: stdout, stderr: stderr, flags: flag.NewFlagSet("gemhook "+cmd.name, flag.ContinueOnError)}
-	e.flags.SetOutput(stderr)
-	e.flags.BoolVar(&e.json, "json", false, "print JSON instead of aligned text")
-	e.flags.StringVar(&e.apiKey, "api-key", os.Getenv("GEMINI_API_KEY"), "Gemini API key (default $GEMINI_API_KEY)")
-	e.flags.StringVar(&e.baseURL, "base-url", os.Getenv("GOOGLE_GEMINI_BASE_URL"), "API base URL (default Gemini's; $GOOGLE_GEMINI_BASE_URL)")
-	e.flags.DurationVar(&e.timeout, "timeout", 30*time.Second, "give up after this long")
-	e.flags.Usage = func() {
-		fmt.Fprintf(stderr, "usage: gemhook %s %s\n  %s\n", cmd.name, cmd.args, cmd.help)
+	// flag's own messages are discarded: parse reports its errors once,
+	// in text or JSON, and usage prints the flags.
+	e.flags.SetOutput(io.Discard)
+	e.flags.BoolVar(&e.json, "json", false, "print JSON instead of aligned text, errors included")
+	e.json = wantsJSON(args[1:])
+	if cmd.api {
+		e.flags.StringVar(&e.apiKey, "api-key", "", "Gemini API key (default $"+apiKeyEnv+")")
+		e.flags.StringVar(&e.baseURL, "base-url", os.Getenv("GOOGLE_GEMINI_BASE_URL"), "API base URL (default Gemini's; $GOOGLE_GEMINI_BASE_URL)")
+	}
+	if cmd.runs {
+		e.flags.DurationVar(&e.timeout, "timeout", 0, "stop after this long (0: run until interrupted)")
+	} else {
+		e.flags.DurationVar(&e.timeout, "timeout", 30*time.Second, "give up after this long")
+	}
+	e.flags.Usage = func() {}
+	e.usage = func() {
+		fmt.Fprintf(stderr, "%s\n  %s\n", strings.TrimSpace("usage: gemhook "+cmd.name+" "+cmd.args), cmd.help)
+		e.flags.SetOutput(stderr)
 		e.flags.PrintDefaults()
+		e.flags.SetOutput(io.Discard)
 	}
 	err := cmd.run(ctx, e, args[1:])
 	var ue usageError
+	code := exitFail
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "gemhook %s: %v\n", cmd.name, err)
-		e.flags.Usage()
-		return exitUsage
+		code = exitUsage
 	}
-	fmt.Fprintf(stderr, "gemhook %s: %v\n", cmd.name, err)
-	return exitFail
+	msg := redact(err.Error(), e.apiKey, os.Getenv(apiKeyEnv))
+	if e.json {
+		e.printError(msg, code)
+	}
+	fmt.Fprintf(stderr, "gemhook %s: %s\n", cmd.name, msg)
+	if code == exitUsage {
+		e.usage()
+	}
+	return code
+}
+
+// wantsJSON reports whether args ask for -json, read before parsing so
+// that a usage error in args is reported as JSON too.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-json", "--json", "-json=true", "--json=true":
+			return true
+		}
+	}
+	return false
+}
+
+// printError writes a failed command's error as JSON on stdout, so that
+// scripts reading -json output need no second parser.
+func (e *env) printError(msg string, code int) {
+	kind := "failed"
+	if code == exitUsage {
+		kind = "usage"
+	}
+	b, _ := json.Marshal(struct {
+		Error string `json:"error"`
+		Kind  string `json:"kind"`
+		Exit  int    `json:"exit"`
+	}{msg, kind, code})
+	fmt.Fprintf(e.stdout, "%s\n", b)
+}
+
+// redact replaces API keys in s: an error relayed from elsewhere could
+// quote one.
+func redact(s string, keys ...string) string {
+	for _, k := range keys {
+		if k != "" {
+			s = strings.ReplaceAll(s, k, "$"+apiKeyEnv)
+		}
+	}
+	return s
 }
 
 func usage(w io.Writer) {
@@ -136,6 +205,7 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 func (e *env) parse(args []string) error {
 	if err := e.flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			e.usage()
 			return err
 		}
 		return usageError{err.Error()}
@@ -150,7 +220,10 @@ func (e *env) parse(args []string) error {
 // drops its idle connections.
 func (e *env) genai(ctx context.Context) (*genai.Client, func(), error) {
 	if e.apiKey == "" {
-		return nil, nil, usagef("no API key: set GEMINI_API_KEY or pass -api-key")
+		e.apiKey = os.Getenv(apiKeyEnv)
+	}
+	if e.apiKey == "" {
+		return nil, nil, usagef("no API key: set %s or pass -api-key", apiKeyEnv)
 	}
 	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
 	cfg := &genai.ClientConfig{

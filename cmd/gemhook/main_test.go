@@ -306,6 +306,34 @@ func TestVerify(t *testing.T) {
 	if code, _, _ := cli(t, "verify", "-file", good, "-secret", "not base64!"); code != exitUsage {
 		t.Fatalf("bad secret: %d", code)
 	}
+	code, _, errOut = cli(t, append([]string{"verify", "-file", good}, noJWKS...)...)
+	if code != exitUsage || !strings.Contains(errOut, "pass the webhook's secret with -secret") {
+		t.Fatalf("v1 without -secret: %d %q", code, errOut)
+	}
+}
+
+// Flags a command does not use are not offered.
+func TestVerifyOffersOnlyItsFlags(t *testing.T) {
+	for _, name := range []string{"verify", "listen"} {
+		_, _, errOut := cli(t, name, "-h")
+		if strings.Contains(errOut, "-api-key") || strings.Contains(errOut, "-base-url") {
+			t.Errorf("%s -h offers flags it does not use:\n%s", name, errOut)
+		}
+	}
+}
+
+func TestListenTimeout(t *testing.T) {
+	t.Cleanup(leaktest.Check(t))
+	noJWKS := []string{"-jwks-url", "http://127.0.0.1:1/jwks.json"}
+	start := time.Now()
+	code, _, errOut := cli(t, append([]string{"listen", "-addr", "127.0.0.1:0", "-timeout", "100ms"}, noJWKS...)...)
+	if code != exitOK || time.Since(start) > 10*time.Second {
+		t.Fatalf("listen -timeout 100ms: exit %d after %v: %q", code, time.Since(start), errOut)
+	}
+	code, _, errOut = cli(t, append([]string{"listen", "-addr", "127.0.0.1:0", "-timeout", "100ms", "-count", "1"}, noJWKS...)...)
+	if code != exitFail || !strings.Contains(errOut, "0 of 1 verified deliveries") {
+		t.Fatalf("listen -count 1 -timeout 100ms: exit %d: %q", code, errOut)
+	}
 }
 
 // -count counts deliveries, not -selftest's probes: the run waits for a
@@ -485,4 +513,22 @@ func startListen(ctx context.Context, t *testing.T, args ...string) (string, <-c
 		t.Fatal("listen did not start")
 	}
 	return "", nil, nil
+}
+
+// Another webhook's ping (Gemini retries them for hours) is not this one's.
+func TestIsPingNamesItsWebhook(t *testing.T) {
+	for _, c := range []struct {
+		typ, resource string
+		want          bool
+	}{
+		{"webhook.ping", "b", true},
+		{"webhook.ping", "webhooks/b", true},
+		{"webhook.ping", "", true},
+		{"webhook.ping", "a", false},
+		{"batch.succeeded", "batches/x", false},
+	} {
+		if got := isPing(c.typ, c.resource, "b"); got != c.want {
+			t.Errorf("isPing(%q, %q, b) = %v", c.typ, c.resource, got)
+		}
+	}
 }

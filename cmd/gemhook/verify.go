@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -68,6 +69,9 @@ func verify(ctx context.Context, e *env, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	ev, err := r.Verify(ctx, req.Header, bytes.Clone(body))
+	if err != nil && len(rf.secrets) == 0 && hasV1(req.Header.Get("Webhook-Signature")) {
+		return usagef("%s is signed by a project webhook (v1): pass the webhook's secret with -secret whsec_...", *file)
+	}
 	if err != nil {
 		return fmt.Errorf("%s does not verify: %w%s", *file, err, hint(err))
 	}
@@ -98,4 +102,14 @@ func checkTime(flag, header string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("-now %q: want RFC 3339, Unix seconds or \"now\"", flag)
 	}
 	return t, nil
+}
+
+// hasV1 reports whether a webhook-signature list holds a v1 (HMAC) entry.
+func hasV1(list string) bool {
+	for _, e := range strings.Fields(list) {
+		if strings.HasPrefix(e, "v1,") {
+			return true
+		}
+	}
+	return false
 }

@@ -1,13 +1,15 @@
 // Command multitenant serves two tenants from one Receiver: each tenant
 // has its own API key (its own genai client and gemhook Client) and its
 // own webhook path, chosen per job with WithWebhookURL. Event.Endpoint
-// tells which path a delivery came to. It runs offline against the
+// tells which path a delivery came to, and Event.UserMetadata carries what
+// was attached with WithUserMetadata. It runs offline against the
 // emulator, whose per-request deliveries are signed with its published
 // keys as Gemini's are.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -40,8 +42,12 @@ func run() error {
 	r, err := gemhook.NewReceiver(gemhook.ReceiverConfig{
 		JWKSURL: emu.JWKSURL, // gemhook.GeminiJWKSURL in production
 		OnEvent: func(_ context.Context, ev *gemhook.Event) {
+			var meta struct {
+				Tenant string `json:"tenant"`
+			}
+			_ = json.Unmarshal(ev.UserMetadata, &meta) // absent on jobs submitted without it
 			mu.Lock()
-			byPath[ev.Endpoint] = append(byPath[ev.Endpoint], ev.Type+" "+ev.Resource)
+			byPath[ev.Endpoint] = append(byPath[ev.Endpoint], meta.Tenant)
 			mu.Unlock()
 		},
 	})
@@ -111,7 +117,7 @@ func run() error {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, p := range []string{"/tenants/acme/webhook", "/tenants/globex/webhook", "/tenants/acme-audit/webhook"} {
-		fmt.Printf("%s received %d deliveries\n", p, len(byPath[p]))
+		fmt.Printf("%s received %d deliveries, tenant metadata %q\n", p, len(byPath[p]), byPath[p])
 	}
 	return nil
 }

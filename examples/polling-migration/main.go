@@ -105,11 +105,13 @@ func run() error {
 	return nil
 }
 
-// report prints how many gets waiting took and how late the end was seen.
-func report(how string, emu *gemhooktest.Server, job *genai.BatchJob, gets int) {
+// report prints how many API calls waiting took (gets; for gemhook also
+// the one webhook listing that tells it a webhook will report the job)
+// and how late the end was seen.
+func report(how string, emu *gemhooktest.Server, job *genai.BatchJob, calls int) {
 	late := "?"
 	if j, ok := emu.Job(job.Name); ok {
 		late = time.Since(j.Ended).Round(100 * time.Microsecond).String()
 	}
-	fmt.Printf("%-20s %s %s: %d gets, end seen %s late\n", how+":", job.Name, job.State, gets, late)
+	fmt.Printf("%-20s %s %s: %d API calls, end seen %s late\n", how+":", job.Name, job.State, calls, late)
 }

@@ -114,18 +114,58 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 			failures++
 		}
 	}
-	jobs := len(report)
-	made := s.calls()
-	fmt.Fprintf(out, "\nAPI calls made: %d for %d jobs in %s.\n", made, jobs, elapsed.Round(time.Millisecond))
-	// A loop that polls every 10 s makes one create and one get per
-	// started 10 s per job, and notices each end up to 10 s late.
-	polls := jobs * (1 + int(elapsed/(10*time.Second)) + 1)
-	fmt.Fprintf(out, "A loop polling every 10 s would have made %d calls here, noticing each end up to 10 s late.\n", polls)
-	fmt.Fprintf(out, "For jobs that run 30 minutes that loop makes %d calls; gemhook still makes %d (a create and a confirming get per job).\n", jobs*(1+180), 2*jobs)
+	compare(out, len(report), s.calls(), elapsed)
 	if failures > 0 {
-		return fmt.Errorf("%d of %d jobs could not be submitted or looked up", failures, jobs)
+		return fmt.Errorf("%d of %d jobs could not be submitted or looked up", failures, len(report))
 	}
 	return nil
+}
+
+// loopEvery is the polling loop gemhook is compared with.
+const loopEvery = 10 * time.Second
+
+// compare prints the API calls gemhook and a polling loop make for jobs as
+// long as users' jobs are, and beside them this run's measured calls.
+func compare(out io.Writer, jobs, made int, elapsed time.Duration) {
+	fmt.Fprintf(out, "\nAPI calls for %d jobs, gemhook against a loop polling every %v:\n", jobs, loopEvery)
+	fmt.Fprintf(out, "  %-22s %8s %13s\n", "job length", "gemhook", "polling loop")
+	for _, d := range []time.Duration{10 * time.Minute, time.Hour, 24 * time.Hour} {
+		fmt.Fprintf(out, "  %-22s %8d %13d\n", length(d), jobs*gemhookCalls(d), jobs*loopCalls(d))
+	}
+	fmt.Fprintf(out, "  %-22s %8d %13d   (gemhook's measured)\n", "this run, "+elapsed.Round(time.Millisecond).String(), made, jobs*loopCalls(elapsed))
+	fmt.Fprintf(out, "gemhook: a create and a confirming get per job, plus its safety-net polls (after %v, then backing off to every %v);\n",
+		gemhook.DefaultFallbackAfter, gemhook.DefaultFallbackEvery)
+	fmt.Fprintf(out, "the loop: a create and a get every %v, noticing each end up to %v late.\n", loopEvery, loopEvery)
+}
+
+func length(d time.Duration) string {
+	n, unit := int(d/time.Minute), "minute"
+	if d >= time.Hour {
+		n, unit = int(d/time.Hour), "hour"
+	}
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d %s", n, unit)
+}
+
+// loopCalls: a create, then a get per started interval.
+func loopCalls(d time.Duration) int {
+	return 1 + int((d+loopEvery-1)/loopEvery)
+}
+
+// gemhookCalls: a create, a confirming get, and the safety net's polls of
+// a job running d with the default Fallback: the first after
+// DefaultFallbackAfter, then doubling intervals up to DefaultFallbackEvery
+// (without the jitter, which shortens them by up to a quarter).
+func gemhookCalls(d time.Duration) int {
+	n := 2
+	step := gemhook.DefaultFallbackAfter
+	for at := step; at < d; at += step {
+		n++
+		step = min(2*step, gemhook.DefaultFallbackEvery)
+	}
+	return n
 }
 
 // settledAt returns a function that reports when done was closed; it
