@@ -157,9 +157,11 @@ func settledNow[T any](ctx context.Context, c *Client, k *kind[T], name, key str
 // settles the future with ErrClosed.
 func (w *watch[T]) queue() { w.c.work.push(w) }
 
-// Wake implements hub.Waiter: the Store has news of the job.
-func (w *watch[T]) Wake() {
+// Wake implements hub.Waiter: the Store has news of the job, or (ask) has
+// lost what it knew of it.
+func (w *watch[T]) Wake(ask bool) {
 	w.mu.Lock()
+	w.mustGet = w.mustGet || ask
 	switch w.phase {
 	case idle:
 		w.phase = queued

@@ -2,7 +2,9 @@ package gemhook
 
 import (
 	"context"
+
 	"errors"
+	"google.golang.org/genai"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -66,4 +68,44 @@ func TestRetryOnAnotherReplicaIsADuplicate(t *testing.T) {
 	if n := a.events.Load() + b.events.Load(); n != 1 {
 		t.Fatalf("OnEvent ran %d times across the replicas, want 1", n)
 	}
+}
+
+// forgetfulStore hands its subscriber's resync to the test, to play a
+// server that restarted and lost its keys.
+type forgetfulStore struct {
+	*MemoryStore
+	resync func(lost bool)
+}
+
+func (s *forgetfulStore) Subscribe(hint func(string), resync func(bool)) func() {
+	s.resync = resync
+	return s.MemoryStore.Subscribe(hint, resync)
+}
+
+// A resync that says the store lost its records makes every waiter ask the
+// API: an event the store had taken may be gone with them.
+func TestLostStoreMakesWaitersAsk(t *testing.T) {
+	st := &forgetfulStore{MemoryStore: NewMemoryStore(MemoryStoreConfig{})}
+	r, err := NewReceiver(ReceiverConfig{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := &clientFixture{fake: newFakeBatches(t), r: r}
+	fx.c, err = New(Config{GenAI: fx.fake.genai(t), Receiver: r, Fallback: Fallback{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fx.c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)
+	fx.fake.set(f.Name(), "BATCH_STATE_SUCCEEDED")
+	st.resync(false) // hints were lost, the records were not: nothing to ask
+	fx.c.work.drain()
+	if n := fx.fake.getCount(f.Name()); n != 0 {
+		t.Fatalf("%d gets after a resync that lost nothing", n)
+	}
+	st.resync(true)
+	if job, err := f.Wait(waitCtx(t)); err != nil || job.State != genai.JobStateSucceeded {
+		t.Fatalf("Wait = %+v, %v", job, err)
+	}
+	fx.c.Close()
+	fx.r.Close()
 }

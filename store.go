@@ -67,9 +67,12 @@ type Store interface {
 	// event or an outcome, on any replica, and resync each time the
 	// subscription has been established or re-established: hints sent
 	// while it was down are lost, so the subscriber reads again what it
-	// waits for. It does not block; stop ends the subscription, and after
-	// stop returns neither function is called again.
-	Subscribe(hint func(key string), resync func()) (stop func())
+	// waits for. lost says the store itself may have lost what it had
+	// acknowledged (a server restarted without persistence): the
+	// subscriber then asks the API about every job it waits for. It does
+	// not block; stop ends the subscription, and after stop returns
+	// neither function is called again.
+	Subscribe(hint func(key string), resync func(lost bool)) (stop func())
 }
 
 // JobEvent is what a Store keeps of one verified event about a job.

@@ -92,7 +92,7 @@ type memLease struct {
 
 type memSub struct {
 	hint   func(string)
-	resync func()
+	resync func(lost bool)
 	mu     sync.Mutex // held while calling, so that stop can wait out a call
 	off    bool
 }
@@ -334,12 +334,12 @@ func (s *MemoryStore) Pending(ctx context.Context) ([]PendingJob, error) {
 // Subscribe implements Store. The subscription is established at once:
 // resync is called before Subscribe returns, and hints are calls made by
 // Deliver and Settle themselves.
-func (s *MemoryStore) Subscribe(hint func(key string), resync func()) (stop func()) {
+func (s *MemoryStore) Subscribe(hint func(key string), resync func(lost bool)) (stop func()) {
 	sub := &memSub{hint: hint, resync: resync}
 	s.mu.Lock()
 	s.subs[sub] = struct{}{}
 	s.mu.Unlock()
-	resync()
+	resync(false)
 	return func() {
 		s.mu.Lock()
 		delete(s.subs, sub)

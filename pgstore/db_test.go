@@ -95,7 +95,7 @@ func listening(t testing.TB, s *Store) <-chan string {
 		case hints <- k:
 		default:
 		}
-	}, func() {
+	}, func(bool) {
 		select {
 		case resynced <- struct{}{}:
 		default:

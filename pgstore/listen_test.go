@@ -44,7 +44,7 @@ func TestReconnectResyncs(t *testing.T) {
 
 	hints := make(chan string, 16)
 	found := make(chan gemhook.JobRecord, 16)
-	stop := b.Subscribe(func(k string) { hints <- k }, func() {
+	stop := b.Subscribe(func(k string) { hints <- k }, func(bool) {
 		rec, err := b.Lookup(ctx, "batches/r")
 		if err != nil {
 			t.Error(err)
@@ -86,7 +86,7 @@ func TestTerminatedListenerReconnects(t *testing.T) {
 	schema := schemaFor(t)
 	s := open(t, schema, Config{})
 	resyncs := make(chan struct{}, 4)
-	stop := s.Subscribe(func(string) {}, func() { resyncs <- struct{}{} })
+	stop := s.Subscribe(func(string) {}, func(bool) { resyncs <- struct{}{} })
 	defer stop()
 	<-resyncs
 	old := s.pid.Load()

@@ -262,7 +262,7 @@ func TestClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	resynced := make(chan struct{}, 1)
-	s.Subscribe(func(string) {}, func() { resynced <- struct{}{} })
+	s.Subscribe(func(string) {}, func(bool) { resynced <- struct{}{} })
 	<-resynced
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -286,7 +286,7 @@ func TestOpenCloseNoLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	resynced := make(chan struct{}, 1)
-	s.Subscribe(func(string) {}, func() { resynced <- struct{}{} })
+	s.Subscribe(func(string) {}, func(bool) { resynced <- struct{}{} })
 	<-resynced
 	s.Close()
 	waitFor(t, func() bool { return runtime.NumGoroutine() <= before })

@@ -17,7 +17,7 @@ type subscribers struct {
 
 type subscriber struct {
 	hint   func(string)
-	resync func()
+	resync func(lost bool)
 
 	mu       sync.Mutex
 	queued   map[string]struct{}
@@ -32,7 +32,7 @@ type subscriber struct {
 
 // Subscribe implements gemhook.Store. stop must not be called from inside
 // hint or resync (it waits for them to return).
-func (s *Store) Subscribe(hint func(key string), resync func()) (stop func()) {
+func (s *Store) Subscribe(hint func(key string), resync func(lost bool)) (stop func()) {
 	sub := &subscriber{
 		hint: hint, resync: resync,
 		queued: map[string]struct{}{},
@@ -142,7 +142,7 @@ func (sub *subscriber) run() {
 				return
 			default:
 			}
-			sub.resync()
+			sub.resync(false) // rows are durable: only hints were lost
 		}
 		for _, k := range keys {
 			select {

@@ -19,7 +19,7 @@ func BenchmarkDeliverToHint(b *testing.B) {
 	a, r := e.open(b, Config{}), e.open(b, Config{})
 	hints := make(chan string, 1)
 	resyncs := make(chan struct{}, 1)
-	stop := r.Subscribe(func(k string) { hints <- k }, func() { resyncs <- struct{}{} })
+	stop := r.Subscribe(func(k string) { hints <- k }, func(bool) { resyncs <- struct{}{} })
 	defer stop()
 	<-resyncs
 	ctx := context.Background()

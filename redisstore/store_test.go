@@ -21,7 +21,7 @@ func TestOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := s.Subscribe(func(string) {}, func() {})
+	stop := s.Subscribe(func(string) {}, func(bool) {})
 	defer stop()
 	if _, err := s.Lookup(ctx, "batches/open"); err != nil {
 		t.Fatal(err)

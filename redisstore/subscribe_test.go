@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,13 +14,19 @@ import (
 type listener struct {
 	hints   chan string
 	resyncs chan struct{}
+	lost    atomic.Int32 // resyncs that said the server lost its keys
 }
 
 func subscribe(s *Store) (*listener, func()) {
 	l := &listener{hints: make(chan string, 100), resyncs: make(chan struct{}, 100)}
 	stop := s.Subscribe(
 		func(key string) { l.hints <- key },
-		func() { l.resyncs <- struct{}{} },
+		func(lost bool) {
+			if lost {
+				l.lost.Add(1)
+			}
+			l.resyncs <- struct{}{}
+		},
 	)
 	return l, stop
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -174,7 +176,7 @@ func (s *service) newReplica(t *testing.T) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := gemhook.New(gemhook.Config{GenAI: gc, Receiver: r, Fallback: gemhook.Fallback{After: time.Hour}})
+	c, err := gemhook.New(gemhook.Config{GenAI: gc, Receiver: r, Fallback: gemhook.Fallback{After: time.Hour}, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,6 +285,15 @@ func (s *service) replace(t *testing.T, ctx context.Context, idx int) {
 	}
 }
 
+// testLogger writes the replicas' logs to stderr when GEMHOOK_TEST_LOG is
+// set, for a failing run to be read.
+func testLogger() *slog.Logger {
+	if os.Getenv("GEMHOOK_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
 func expired() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -296,7 +307,15 @@ func (s *service) waitAll(t *testing.T, ctx context.Context) {
 	for _, j := range jobs {
 		st, err := j.wait(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("%s (replica %d) did not settle: %v", j.name, j.replica, err)
+			var trail []string
+			for _, d := range s.emu.Deliveries() {
+				if d.Resource == j.name {
+					trail = append(trail, fmt.Sprintf("%s copy %d attempt %d early=%v: %d %s %s", d.Type, d.Copy, d.Attempt, d.Early, d.Status, d.Result, d.Err))
+				}
+			}
+			info, _ := s.emu.Job(j.name)
+			t.Fatalf("%s (replica %d) did not settle: %v; the API says %s; its deliveries:\n%s",
+				j.name, j.replica, err, info.State, strings.Join(trail, "\n"))
 		}
 		j.wait = func(context.Context) (string, error) { return st, err }
 	}

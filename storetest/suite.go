@@ -90,7 +90,7 @@ func subscribe(t *testing.T, s gemhook.Store) *hints {
 		case h.ch <- key:
 		default:
 		}
-	}, func() {
+	}, func(bool) {
 		h.resyncs.Add(1)
 		select {
 		case h.synced <- struct{}{}:

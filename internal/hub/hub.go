@@ -7,9 +7,10 @@ package hub
 import "sync"
 
 // Waiter is a pending job. Wake is called outside the hub's lock; it must
-// return quickly and not call the hub.
+// return quickly and not call the hub. ask says the job's record may have
+// been lost, so the waiter should ask the API rather than trust it.
 type Waiter interface {
-	Wake()
+	Wake(ask bool)
 }
 
 // Hub is safe for concurrent use. The zero value is not; use New.
@@ -55,12 +56,13 @@ func (h *Hub) Wake(key string) {
 	ws := append(stack[:0], h.waiters[key]...)
 	h.mu.Unlock()
 	for _, w := range ws {
-		w.Wake()
+		w.Wake(false)
 	}
 }
 
-// WakeAll wakes every waiter: hints may have been lost.
-func (h *Hub) WakeAll() {
+// WakeAll wakes every waiter: hints may have been lost, and with lost, the
+// records they would have read too.
+func (h *Hub) WakeAll(lost bool) {
 	h.mu.Lock()
 	var ws []Waiter
 	for _, l := range h.waiters {
@@ -68,7 +70,7 @@ func (h *Hub) WakeAll() {
 	}
 	h.mu.Unlock()
 	for _, w := range ws {
-		w.Wake()
+		w.Wake(lost)
 	}
 }
 

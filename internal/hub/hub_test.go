@@ -8,7 +8,7 @@ import (
 
 type waiter struct{ n atomic.Int32 }
 
-func (w *waiter) Wake() { w.n.Add(1) }
+func (w *waiter) Wake(bool) { w.n.Add(1) }
 
 func TestWakeReachesOnlyTheKeysWaiters(t *testing.T) {
 	h := New()
@@ -21,7 +21,7 @@ func TestWakeReachesOnlyTheKeysWaiters(t *testing.T) {
 	if a.n.Load() != 1 || b.n.Load() != 1 || c.n.Load() != 0 {
 		t.Fatalf("wakes = %d, %d, %d; want 1, 1, 0", a.n.Load(), b.n.Load(), c.n.Load())
 	}
-	h.WakeAll()
+	h.WakeAll(false)
 	if a.n.Load() != 2 || b.n.Load() != 2 || c.n.Load() != 1 {
 		t.Fatalf("after WakeAll: %d, %d, %d; want 2, 2, 1", a.n.Load(), b.n.Load(), c.n.Load())
 	}
@@ -58,7 +58,7 @@ func TestConcurrentUse(t *testing.T) {
 				h.Register("k", w)
 				h.Wake("k")
 				if i%2 == 0 {
-					h.WakeAll()
+					h.WakeAll(true)
 				}
 				h.Unregister("k", w)
 			}
