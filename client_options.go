@@ -128,11 +128,13 @@ func newToken() string {
 // map keys (exactly, escapes decoded, the last of repeated keys winning),
 // and a value that is not a string is no token.
 func (e *Event) token() string {
-	if len(e.UserMetadata) == 0 {
-		return ""
+	if e.meta == nil {
+		// Built by hand (tests, callers of dispatch): the map is all there is.
+		s, _ := e.UserMetadata[TokenKey].(string)
+		return s
 	}
 	var buf [8]field
-	s := scanner{b: e.UserMetadata}
+	s := scanner{b: e.meta}
 	fs, err := s.document(buf[:0])
 	if err != nil {
 		return ""

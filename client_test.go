@@ -2,7 +2,6 @@ package gemhook
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -51,14 +50,7 @@ func newOfflineReceiver(t *testing.T) *Receiver {
 
 func (fx *clientFixture) deliver(t *testing.T, typ, name string, meta map[string]any) {
 	t.Helper()
-	ev := &Event{ID: "msg_" + name, Type: typ, Resource: name}
-	if meta != nil {
-		raw, err := json.Marshal(meta)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev.UserMetadata = raw
-	}
+	ev := &Event{ID: "msg_" + name, Type: typ, Resource: name, UserMetadata: meta}
 	if err := fx.r.dispatch(context.Background(), ev); err != nil && !errors.Is(err, errDuplicate) {
 		t.Fatalf("dispatch(%s %s): %v", typ, name, err)
 	}
@@ -183,7 +175,7 @@ func TestFailedBatchGivesJobError(t *testing.T) {
 	fx := newClientFixture(t, noPolls)
 	f := fx.c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)
 	fx.fake.set(f.Name(), "BATCH_STATE_EXPIRED")
-	meta := json.RawMessage(`{"` + TokenKey + `":"` + fx.token(t, f.Name()) + `"}`)
+	meta := map[string]any{TokenKey: fx.token(t, f.Name())}
 	ev := &Event{Type: "batch.expired", Resource: f.Name(), UserMetadata: meta, Data: EventData{ErrorCode: "4", ErrorMessage: "too slow"}}
 	if err := fx.r.dispatch(context.Background(), ev); err != nil {
 		t.Fatal(err)

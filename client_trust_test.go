@@ -2,7 +2,6 @@ package gemhook
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"testing"
@@ -27,9 +26,9 @@ func (f *fakeBatches) sentToken() string {
 
 func (fx *clientFixture) deliverEvent(t *testing.T, id string, ev JobEvent, name string) {
 	t.Helper()
-	var meta json.RawMessage
+	var meta map[string]any
 	if ev.Token != "" {
-		meta, _ = json.Marshal(map[string]any{TokenKey: ev.Token})
+		meta = map[string]any{TokenKey: ev.Token}
 	}
 	e := &Event{ID: id, Type: ev.Type, Resource: name, UserMetadata: meta,
 		Data: EventData{ErrorCode: ev.Code, ErrorMessage: ev.Message}}

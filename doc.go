@@ -63,11 +63,9 @@
 // request and after dispatch; keep it fast. A panic in it is logged and the
 // delivery is still acknowledged.
 //
-// Event.UserMetadata is the job's user_metadata as the raw JSON Gemini
-// echoed; json.Unmarshal it into a type of your own where you need it. The
-// Receiver reads gemhook's correlation token (TokenKey) straight from those
-// bytes and decodes nothing else of them, so a delivery with metadata
-// costs about what one without does.
+// Event.UserMetadata is the job's user_metadata as Gemini echoed it,
+// decoded into a map. The Receiver reads gemhook's correlation token
+// (TokenKey) straight from the raw bytes, never from that map.
 //
 // # Security
 //

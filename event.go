@@ -11,17 +11,18 @@ import (
 
 // Event is one verified webhook delivery.
 type Event struct {
-	ID           string          // webhook-id: the same on every retry of one delivery
-	Type         string          // "batch.succeeded", "video.generated", ...
-	Timestamp    time.Time       // when the event occurred, from the envelope
-	Resource     string          // data.id as a full resource name: "batches/x", "interactions/x", ...
-	Data         EventData       // typed view of data
-	UserMetadata json.RawMessage // the job's webhook-config user_metadata object as echoed, or nil: json.Unmarshal it into your own type
-	Scheme       string          // what verified it: "v1", "v1a" or "jws"
-	Endpoint     string          // request path it arrived on (set by ServeHTTP only)
-	Raw          []byte          // the exact body that was signed
+	ID           string         // webhook-id: the same on every retry of one delivery
+	Type         string         // "batch.succeeded", "video.generated", ...
+	Timestamp    time.Time      // when the event occurred, from the envelope
+	Resource     string         // data.id as a full resource name: "batches/x", "interactions/x", ...
+	Data         EventData      // typed view of data
+	UserMetadata map[string]any // echoed from the job's webhook config (WithUserMetadata), if any
+	Scheme       string         // what verified it: "v1", "v1a" or "jws"
+	Endpoint     string         // request path it arrived on (set by ServeHTTP only)
+	Raw          []byte         // the exact body that was signed
 
-	replay string // for a JWS delivery, the token's dedupe key (see verifiedJWS)
+	replay string          // for a JWS delivery, the token's dedupe key (see verifiedJWS)
+	meta   json.RawMessage // user_metadata as received, where token reads the correlation token
 }
 
 // DedupeKey names the delivery for deduplication: the same on every retry
@@ -82,8 +83,9 @@ func decodeEvent(body []byte) (*Event, error) {
 			ev.Timestamp = tt
 		}
 	}
-	ev.UserMetadata = s.rawObject(meta)
+	ev.meta = s.rawObject(meta)
 	if data.kind(body) != '{' {
+		ev.UserMetadata = decodeMetadata(ev.meta)
 		return ev, nil
 	}
 	ev.Data = EventData{
@@ -99,11 +101,12 @@ func decodeEvent(body []byte) (*Event, error) {
 		rid = s.text(name)
 	}
 	ev.Resource = resourceName(ev.Type, rid)
-	if ev.UserMetadata == nil {
+	if ev.meta == nil {
 		// Where Gemini echoes user_metadata is undocumented: the top level
 		// is the better guess, data is the fallback.
-		ev.UserMetadata = s.rawObject(dmeta)
+		ev.meta = s.rawObject(dmeta)
 	}
+	ev.UserMetadata = decodeMetadata(ev.meta)
 	return ev, nil
 }
 
@@ -611,6 +614,18 @@ func (s *scanner) decode(v span) string {
 		return ""
 	}
 	return out
+}
+
+// decodeMetadata decodes user_metadata as encoding/json decodes an object
+// into a map: it keeps filling the map past a number beyond float64's
+// range (which then reads as nil), so that error is not one here.
+func decodeMetadata(raw json.RawMessage) map[string]any {
+	if len(raw) == 0 {
+		return nil
+	}
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	return m
 }
 
 // rawObject returns an object value's bytes, capped so that appending to them

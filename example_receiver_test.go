@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -111,8 +110,7 @@ func ExampleReceiver_Verify() {
 }
 
 // Metadata attached to a job (WithUserMetadata) comes back in every event
-// about it as raw JSON: decode it into a type of your own, and only in the
-// events whose metadata you need.
+// about it, decoded as encoding/json decodes an object into a map.
 func ExampleEvent_userMetadata() {
 	now := time.Date(2026, 1, 22, 12, 0, 5, 0, time.UTC)
 	r := receiverAt(&now)
@@ -124,14 +122,7 @@ func ExampleEvent_userMetadata() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	var meta struct {
-		Tenant   string `json:"tenant"`
-		Priority int    `json:"priority"`
-	}
-	if err := json.Unmarshal(ev.UserMetadata, &meta); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(ev.Resource, meta.Tenant, meta.Priority)
+	fmt.Println(ev.Resource, ev.UserMetadata["tenant"], ev.UserMetadata["priority"])
 	// Output: batches/b1 acme 2
 }
 

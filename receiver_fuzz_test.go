@@ -121,7 +121,7 @@ func FuzzDecodeEvent(f *testing.F) {
 		if !sameEvent(got, ref) {
 			t.Fatalf("%.60q:\n got %+v\n ref %+v", body, got, ref)
 		}
-		if tok, want := got.token(), refToken(ref.UserMetadata); tok != want {
+		if tok, want := got.token(), refToken(got.meta); tok != want {
 			t.Fatalf("%.60q: token %q, encoding/json reads %q", body, tok, want)
 		}
 	})

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -42,12 +41,9 @@ func run() error {
 	r, err := gemhook.NewReceiver(gemhook.ReceiverConfig{
 		JWKSURL: emu.JWKSURL, // gemhook.GeminiJWKSURL in production
 		OnEvent: func(_ context.Context, ev *gemhook.Event) {
-			var meta struct {
-				Tenant string `json:"tenant"`
-			}
-			_ = json.Unmarshal(ev.UserMetadata, &meta) // absent on jobs submitted without it
+			tenant, _ := ev.UserMetadata["tenant"].(string) // absent on jobs submitted without it
 			mu.Lock()
-			byPath[ev.Endpoint] = append(byPath[ev.Endpoint], meta.Tenant)
+			byPath[ev.Endpoint] = append(byPath[ev.Endpoint], tenant)
 			mu.Unlock()
 		},
 	})
