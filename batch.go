@@ -12,6 +12,12 @@ import (
 // configuration and returns a future for its outcome. cfg may be nil; it is
 // not modified. Errors from Create are reported by the future's Wait.
 func (c *Client) SubmitBatch(ctx context.Context, model string, src *genai.BatchJobSource, cfg *genai.CreateBatchJobConfig, opts ...SubmitOption) *Future[*genai.BatchJob] {
+	return submitSpan(ctx, c, KindBatch, func(ctx context.Context) *Future[*genai.BatchJob] {
+		return c.submitBatch(ctx, model, src, cfg, opts...)
+	})
+}
+
+func (c *Client) submitBatch(ctx context.Context, model string, src *genai.BatchJobSource, cfg *genai.CreateBatchJobConfig, opts ...SubmitOption) *Future[*genai.BatchJob] {
 	if c.isClosed() {
 		return failed[*genai.BatchJob](ErrClosed)
 	}

@@ -69,6 +69,7 @@ type watch[T any] struct {
 	key   string     // routing key
 	job   PendingJob // what the Store keeps; job.Token is the correlation token
 	entry reconcile.Entry
+	obs   watchObs
 
 	mu          sync.Mutex
 	phase       phase
@@ -92,7 +93,7 @@ type watch[T any] struct {
 // ended settles without a webhook.
 func start[T any](ctx context.Context, c *Client, k *kind[T], name, key, token string, meta map[string]any, attach bool) *Future[T] {
 	w := &watch[T]{c: c, kind: k, key: key}
-	w.job = PendingJob{Name: name, Kind: k.kind, Token: token, Submitted: c.now(), Metadata: userMetadata(meta)}
+	w.job = PendingJob{Name: name, Kind: k.kind, Token: token, Submitted: c.now(), Metadata: userMetadata(meta), Trace: traceParent(ctx)}
 	w.Future = Future[T]{name: name, done: make(chan struct{})}
 	if !c.track(w) {
 		// The job exists at Gemini: keep its name, so that the caller can
@@ -100,6 +101,7 @@ func start[T any](ctx context.Context, c *Client, k *kind[T], name, key, token s
 		w.resolve(*new(T), ErrClosed)
 		return &w.Future
 	}
+	w.began(ctx, attach)
 	// Subscribe, then read: hints for key wake w from now on, and the
 	// registration reads what came before.
 	c.hub.Register(key, w)
@@ -144,6 +146,7 @@ func settledNow[T any](ctx context.Context, c *Client, k *kind[T], name, key str
 		return nil, false
 	}
 	f := newFuture[T](name)
+	settledAtOnce(ctx, c, k, f, v)
 	c.record(ctx, key, name, storedOutcome(v, outcome, err))
 	f.resolve(v, err)
 	return f, true
@@ -249,6 +252,7 @@ func (w *watch[T]) look(ctx context.Context, registered, mustGet bool) (ask, ok 
 	if o := rec.Outcome; o != nil {
 		if v, ok := decodeValue[T](o.Value); ok {
 			if done, _, jerr := w.kind.settled(v, w.name, JobEvent{Code: o.Code, Message: o.Message}); done {
+				w.obs.how = SettledByStore
 				w.finish(v, jerr)
 				return false, false
 			}
@@ -262,6 +266,7 @@ func (w *watch[T]) look(ctx context.Context, registered, mustGet bool) (ask, ok 
 }
 
 func (w *watch[T]) storeFailed(ctx context.Context, err error) {
+	w.c.tel.storeError(ctx)
 	w.c.log.LogAttrs(ctx, slog.LevelWarn, "store unavailable; will retry",
 		slog.String("job", w.name), slog.String("err", err.Error()))
 }
@@ -288,6 +293,9 @@ func (w *watch[T]) read(ctx context.Context, rec JobRecord, registered bool) (as
 		w.registered = true
 		if rec.Job != nil && w.job.Token == "" {
 			w.job.Token = rec.Job.Token
+		}
+		if rec.Job != nil && w.job.Trace == "" {
+			w.job.Trace = rec.Job.Trace
 		}
 	}
 	token := w.job.Token
@@ -335,7 +343,9 @@ func (w *watch[T]) get(ctx context.Context) {
 	w.mu.Unlock()
 
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	cctx, traced := w.getting(cctx)
 	v, err := w.kind.get(cctx, w.c, w.name)
+	traced(err)
 	cancel()
 	if ctx.Err() != nil {
 		return // closing
@@ -454,6 +464,7 @@ func (w *watch[T]) finish(v T, err error) {
 	if !w.settle() {
 		return
 	}
+	w.observe(v, err)
 	w.c.sched.Cancel(&w.entry)
 	w.c.hub.Unregister(w.key, w)
 	w.c.untrack(w)
@@ -466,6 +477,7 @@ func (w *watch[T]) closeWith(err error) {
 	if !w.settle() {
 		return
 	}
+	w.closed()
 	w.c.sched.Cancel(&w.entry)
 	w.c.hub.Unregister(w.key, w)
 	w.resolve(*new(T), err)
@@ -478,6 +490,7 @@ func (c *Client) record(ctx context.Context, key, name string, o Outcome) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	if _, err := c.store.Settle(sctx, key, o); err != nil {
+		c.tel.storeError(ctx)
 		c.log.LogAttrs(ctx, slog.LevelWarn, "store did not record the outcome",
 			slog.String("job", name), slog.String("err", err.Error()))
 	}
