@@ -42,7 +42,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		span.End()
 		return
 	}
-	d := &exchange{ResponseWriter: w}
+	d := &exchange{ResponseWriter: w, span: span}
 	ctx = context.WithValue(ctx, exchangeKey{}, d)
 	r.serve(d, req.WithContext(ctx))
 	r.delivered(ctx, span, d, req)
@@ -51,6 +51,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // exchange follows one request through ServeHTTP, for its span and metric.
 type exchange struct {
 	http.ResponseWriter
+	span   trace.Span
 	status int
 	ev     *Event // set once verified
 	err    error  // why it was refused, when it was
@@ -86,6 +87,11 @@ func (d *exchange) Unwrap() http.ResponseWriter { return d.ResponseWriter }
 func (r *Receiver) verified(ctx context.Context, ev *Event, err error, path string) {
 	if d := exchangeFrom(ctx); d != nil {
 		d.ev, d.err = ev, err
+		if ev != nil && d.span.IsRecording() {
+			if key, _, ok := eventKey(ev); ok {
+				r.linkSubmission(ctx, d.span, key)
+			}
+		}
 	}
 	if err != nil {
 		r.rejected(ctx, err, path)
@@ -153,10 +159,6 @@ func (r *Receiver) delivered(ctx context.Context, span trace.Span, d *exchange, 
 		if key, _, ok := eventKey(ev); ok {
 			attrs = append(attrs, attrJobName.String(ev.Resource), attrJobKind.String(string(kindOfKey(key))),
 				attrEventType.String(ev.Type))
-			if f, ok := d.ResponseWriter.(http.Flusher); ok {
-				f.Flush() // the sender need not wait for the link's lookup
-			}
-			r.linkSubmission(ctx, span, key)
 		}
 	}
 	span.SetAttributes(attrs...)
@@ -165,7 +167,8 @@ func (r *Receiver) delivered(ctx context.Context, span trace.Span, d *exchange, 
 
 // linkSubmission links a delivery's span to the span of its job's
 // submission, which the Store keeps with the job. It runs only for spans
-// that are recorded, after the answer is flushed.
+// that are recorded, before dispatch (which may settle the job and drop it
+// from the pending ones): a sampled delivery costs one more Store read.
 func (r *Receiver) linkSubmission(ctx context.Context, span trace.Span, key string) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	rec, err := r.store.Lookup(sctx, key)
