@@ -202,8 +202,10 @@ type counter struct {
 	name string
 }
 
-func (c counter) Add(_ context.Context, v int64, opts ...metric.AddOption) { c.m.add(c.name, float64(v), opts) }
-func (counter) Enabled(context.Context) bool                             { return true }
+func (c counter) Add(_ context.Context, v int64, opts ...metric.AddOption) {
+	c.m.add(c.name, float64(v), opts)
+}
+func (counter) Enabled(context.Context) bool { return true }
 
 type upDown struct {
 	mnoop.Int64UpDownCounter
@@ -211,8 +213,10 @@ type upDown struct {
 	name string
 }
 
-func (c upDown) Add(_ context.Context, v int64, opts ...metric.AddOption) { c.m.add(c.name, float64(v), opts) }
-func (upDown) Enabled(context.Context) bool                             { return true }
+func (c upDown) Add(_ context.Context, v int64, opts ...metric.AddOption) {
+	c.m.add(c.name, float64(v), opts)
+}
+func (upDown) Enabled(context.Context) bool { return true }
 
 type histogram struct {
 	mnoop.Float64Histogram
