@@ -9,7 +9,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genai"
 	gi "google.golang.org/genai/interactions/models/interactions"
@@ -71,7 +70,11 @@ func (w *watch[T]) asking(ctx context.Context) SettledBy {
 // getting starts the span of a confirming get or poll, in the job's trace.
 func (w *watch[T]) getting(ctx context.Context) (context.Context, func(error)) {
 	how := w.asking(ctx)
-	ctx, span := w.c.tel.tracer.Start(w.inTrace(ctx), "gemhook.get "+string(w.kind.kind),
+	parent, ok := w.traced()
+	if !ok {
+		return ctx, func(error) {}
+	}
+	ctx, span := w.c.tel.tracer.Start(trace.ContextWithRemoteSpanContext(ctx, parent), "gemhook.get "+string(w.kind.kind),
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attrJobName.String(w.name), attrJobKind.String(string(w.kind.kind)),
 			attribute.String("gemhook.get.reason", string(how))))
@@ -84,12 +87,31 @@ func (w *watch[T]) getting(ctx context.Context) (context.Context, func(error)) {
 	}
 }
 
-// inTrace puts the submission's span context, if the job has one, under ctx.
-func (w *watch[T]) inTrace(ctx context.Context) context.Context {
-	if sc := parentOf(w.job.Trace); sc.IsValid() {
-		return trace.ContextWithRemoteSpanContext(ctx, sc)
+// traced returns the span context of the job's submission, if it was
+// sampled. A job without one (attached to, or submitted untraced) has no
+// get and settle spans: they would be orphans, or dropped by the sampler.
+func (w *watch[T]) traced() (trace.SpanContext, bool) {
+	if w.job.Trace == "" {
+		return trace.SpanContext{}, false
 	}
-	return ctx
+	sc := parentOf(w.job.Trace)
+	return sc, sc.IsValid() && sc.IsSampled()
+}
+
+// settleSpan records the settle span, in the submission's trace.
+func (w *watch[T]) settleSpan(err error, attrs ...attribute.KeyValue) {
+	parent, ok := w.traced()
+	if !ok {
+		return
+	}
+	_, span := w.c.tel.tracer.Start(trace.ContextWithRemoteSpanContext(context.Background(), parent),
+		"gemhook.settle "+string(w.kind.kind),
+		trace.WithAttributes(append(attrs, attrJobName.String(w.name), attrJobKind.String(string(w.kind.kind)))...))
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "job lookup failed")
+	}
+	span.End()
 }
 
 // observe records how w settled: on the future, in the metrics, the logs
@@ -102,11 +124,7 @@ func (w *watch[T]) observe(v T, err error) {
 	if err != nil && !errors.As(err, &je) {
 		// The job could not be looked up (it does not exist, or the key
 		// may not read it): nothing settled it.
-		_, span := c.tel.tracer.Start(w.inTrace(ctx), "gemhook.settle "+string(w.kind.kind),
-			trace.WithAttributes(attrJobName.String(w.name), attrJobKind.String(string(w.kind.kind))))
-		span.RecordError(err)
-		span.SetStatus(codes.Error, "job lookup failed")
-		span.End()
+		w.settleSpan(err)
 		return
 	}
 	s := &Settlement{By: w.obs.how, Ended: endedAt(v), Noticed: c.now()}
@@ -114,18 +132,17 @@ func (w *watch[T]) observe(v T, err error) {
 		s.By = SettledByPoll
 	}
 	w.Future.settlement = s
-	c.tel.settled.Add(ctx, 1, metric.WithAttributes(attrJobKind.String(string(w.kind.kind)), attrSettledBy.String(string(s.By))))
+	c.tel.settled.Add(ctx, 1, settledAttrs(w.kind.kind, s.By))
 	late := s.Late()
 	if !s.Ended.IsZero() {
 		c.tel.lateness.Record(ctx, late.Seconds(), kindAttrs[w.kind.kind])
 	}
-	_, span := c.tel.tracer.Start(w.inTrace(ctx), "gemhook.settle "+string(w.kind.kind),
-		trace.WithAttributes(attrJobName.String(w.name), attrJobKind.String(string(w.kind.kind)),
-			attrSettledBy.String(string(s.By)), attribute.Float64("gemhook.job.lateness", late.Seconds())))
 	if je != nil {
-		span.SetAttributes(attribute.String("gemhook.job.state", je.State))
+		w.settleSpan(nil, attrSettledBy.String(string(s.By)), attribute.Float64("gemhook.job.lateness", late.Seconds()),
+			attribute.String("gemhook.job.state", je.State))
+	} else {
+		w.settleSpan(nil, attrSettledBy.String(string(s.By)), attribute.Float64("gemhook.job.lateness", late.Seconds()))
 	}
-	span.End()
 
 	attrs := []slog.Attr{slog.String("job", w.name), slog.String("kind", string(w.kind.kind)),
 		slog.String("by", string(s.By)), slog.Duration("waited", s.Noticed.Sub(w.job.Submitted))}
@@ -181,7 +198,7 @@ func (w *watch[T]) closed() {
 func settledAtOnce[T any](ctx context.Context, c *Client, k *kind[T], f *Future[T], v T) {
 	now := c.now()
 	f.settlement = &Settlement{By: SettledByAttach, Ended: endedAt(v), Noticed: now}
-	c.tel.settled.Add(ctx, 1, metric.WithAttributes(attrJobKind.String(string(k.kind)), attrSettledBy.String(string(SettledByAttach))))
+	c.tel.settled.Add(ctx, 1, settledAttrs(k.kind, SettledByAttach))
 	c.log.LogAttrs(ctx, slog.LevelDebug, "job settled", slog.String("job", f.name),
 		slog.String("kind", string(k.kind)), slog.String("by", string(SettledByAttach)))
 }

@@ -103,6 +103,22 @@ var kindAttrs = map[JobKind]metric.MeasurementOption{
 	KindInteraction: metric.WithAttributeSet(attribute.NewSet(attrJobKind.String(string(KindInteraction)))),
 }
 
+// settledSets are the attribute sets of gemhook.jobs.settled.
+var settledSets = func() map[[2]string]metric.MeasurementOption {
+	m := make(map[[2]string]metric.MeasurementOption)
+	for _, k := range []JobKind{KindBatch, KindVideos, KindInteraction} {
+		for _, by := range []SettledBy{SettledByWebhook, SettledByPoll, SettledByAttach, SettledByStore} {
+			m[[2]string{string(k), string(by)}] = metric.WithAttributeSet(attribute.NewSet(
+				attrJobKind.String(string(k)), attrSettledBy.String(string(by))))
+		}
+	}
+	return m
+}()
+
+func settledAttrs(k JobKind, by SettledBy) metric.MeasurementOption {
+	return settledSets[[2]string{string(k), string(by)}]
+}
+
 // traceParent is the W3C traceparent of the span in ctx, or "" when there
 // is none: what a PendingJob keeps so that the job's later spans, on any
 // replica, join the submission's trace.

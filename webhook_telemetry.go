@@ -212,10 +212,15 @@ func kindOfKey(key string) JobKind {
 // holds. Errors wrap the sentinels of this package (ErrMissingHeader,
 // ErrInvalidHeader, ErrInvalidTimestamp, ErrTimestampTooOld,
 // ErrTimestampTooNew, ErrNoMatchingSignature, ErrKeysUnavailable,
-// ErrPayloadTooLarge, ErrMalformedEvent); test them with errors.Is. Each
-// call is a span ("gemhook.verify") with the scheme that matched or the
-// class of the failure.
+// ErrPayloadTooLarge, ErrMalformedEvent); test them with errors.Is. Under
+// a recording span (ServeHTTP's, or the caller's), each call is a child
+// span ("gemhook.verify") with the scheme that matched or the class of the
+// failure; it never starts a trace of its own, so that it costs nothing
+// untraced.
 func (r *Receiver) Verify(ctx context.Context, h http.Header, body []byte) (*Event, error) {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return r.verify(ctx, h, body)
+	}
 	ctx, span := r.tel.tracer.Start(ctx, "gemhook.verify")
 	ev, err := r.verify(ctx, h, body)
 	if span.IsRecording() {
@@ -225,8 +230,8 @@ func (r *Receiver) Verify(ctx context.Context, h http.Header, body []byte) (*Eve
 		} else {
 			span.SetAttributes(attrScheme.String(ev.Scheme), attrEventType.String(ev.Type), attrJobName.String(ev.Resource))
 		}
-		span.End()
 	}
+	span.End()
 	return ev, err
 }
 
