@@ -1,9 +1,12 @@
 package gemhook
 
 import (
+	"bytes"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +43,39 @@ func benchVerify(b *testing.B, cfg ReceiverConfig) {
 	for range b.N {
 		if _, err := r.Verify(ctx, h, body); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkServeRealistic: one signed delivery through ServeHTTP, in
+// process, with the default (global) telemetry providers. The event is one
+// the Store acknowledges without keeping, so that b.N does not fill it.
+func BenchmarkServeRealistic(b *testing.B) {
+	r, err := NewReceiver(ReceiverConfig{Secrets: []string{vecSecret}, JWKSURL: "http://127.0.0.1:1/"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	key, _ := decodeSecret(vecSecret)
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	reqs := make([]*http.Request, b.N)
+	for i := range reqs {
+		id := "msg_" + strconv.Itoa(i)
+		body := []byte(strings.Replace(realisticBody, "batch.succeeded", "batch.progress", 1))
+		req := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Webhook-Id", id)
+		req.Header.Set("Webhook-Timestamp", ts)
+		req.Header.Set("Webhook-Signature", signature.SignV1(key, id, ts, body))
+		reqs[i] = req
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, reqs[i])
+		if w.Code != http.StatusNoContent {
+			b.Fatalf("status %d", w.Code)
 		}
 	}
 }
