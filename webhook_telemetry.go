@@ -145,14 +145,11 @@ func (r *Receiver) delivered(ctx context.Context, span trace.Span, d *exchange, 
 		return
 	}
 	attrs = append(attrs,
-		semconv.HTTPRequestMethodKey.String(http.MethodPost),
+		semconv.HTTPRequestMethodKey.String(method(req.Method)),
 		semconv.HTTPResponseStatusCodeKey.Int(status),
 		semconv.URLPathKey.String(clip(req.URL.Path)),
 		semconv.URLSchemeKey.String(urlScheme(req)),
 		semconv.NetworkProtocolVersionKey.String(strings.TrimPrefix(req.Proto, "HTTP/")))
-	if req.Method != http.MethodPost {
-		attrs[2] = semconv.HTTPRequestMethodKey.String("_OTHER")
-	}
 	if status >= 500 {
 		if reason == "" {
 			attrs = append(attrs, attrErrorType.String(strconv.Itoa(status)))
@@ -186,6 +183,17 @@ func (r *Receiver) linkSubmission(ctx context.Context, span trace.Span, key stri
 			span.AddLink(trace.Link{SpanContext: sc})
 		}
 	}
+}
+
+// method is the request's method as the HTTP conventions record it: a
+// known one, or "_OTHER", so that senders cannot mint attribute values.
+func method(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "_OTHER"
 }
 
 func urlScheme(req *http.Request) string {
