@@ -333,3 +333,59 @@ func TestForgedFloodLogsBounded(t *testing.T) {
 	key, _ := signature.DecodeSecret(secret)
 	noSecrets(t, l, sp, m, append(sigs, secret, string(key), string(forged), string(body), "forged-body-marker")...)
 }
+
+// Each result of a delivery is counted once, with its class: accepted,
+// duplicate, rejected before and after Verify, unavailable after Close.
+func TestDeliveryResultsCounted(t *testing.T) {
+	l, sp, m := &logs{}, newSpans(), newMeters()
+	r, err := NewReceiver(ReceiverConfig{Secrets: []string{vecSecret}, JWKSURL: "http://127.0.0.1:1/jwks.json",
+		Logger: l.logger(), TracerProvider: sp, MeterProvider: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	key, _ := decodeSecret(vecSecret)
+	body := []byte(realisticBody)
+	post := func(method, id string, sign bool) int {
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		req := httptest.NewRequest(method, "/hook", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Webhook-Id", id)
+		req.Header.Set("Webhook-Timestamp", ts)
+		sig := "v1,AAAA"
+		if sign {
+			sig = signature.SignV1(key, id, ts, body)
+		}
+		req.Header.Set("Webhook-Signature", sig)
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		return w.Code
+	}
+	codes := []int{post("POST", "msg_1", true), post("POST", "msg_1", true), post("PUT", "msg_2", true), post("POST", "msg_3", false)}
+	r.Close()
+	codes = append(codes, post("POST", "msg_4", true))
+	if fmt.Sprint(codes) != "[204 204 405 401 503]" {
+		t.Fatalf("answers %v", codes)
+	}
+	for _, c := range []struct {
+		want  []string
+		count float64
+	}{
+		{[]string{"gemhook.delivery.result=accepted", "gemhook.webhook.scheme=v1"}, 1},
+		{[]string{"gemhook.delivery.result=duplicate", "gemhook.webhook.scheme=v1"}, 1},
+		{[]string{"gemhook.delivery.result=rejected", "error.type=method_not_allowed"}, 1},
+		{[]string{"gemhook.delivery.result=rejected", "error.type=no_matching_signature", "gemhook.webhook.scheme=none"}, 1},
+		{[]string{"gemhook.delivery.result=unavailable"}, 1},
+	} {
+		if n, _ := m.sum("gemhook.webhook.deliveries", c.want...); n != c.count {
+			t.Errorf("deliveries %v = %v, want %v\n%s", c.want, n, c.count, m.text())
+		}
+	}
+	if n, _ := m.sum("gemhook.webhook.deliveries"); n != 5 {
+		t.Errorf("%v deliveries counted, want 5", n)
+	}
+	if got := len(sp.named("HTTP")) + len(sp.named("PUT")); got != 1 {
+		t.Errorf("the PUT made %d spans named PUT, want 1", got)
+	}
+	noSecrets(t, l, sp, m, vecSecret, string(key), string(body), "Vt3l2v3oK2yq1o4mYc2d0A")
+}

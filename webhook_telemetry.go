@@ -36,7 +36,7 @@ import (
 // HTTP semantic conventions) linked to its job's submission, and is counted
 // in gemhook.webhook.deliveries.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	ctx, span := r.tel.tracer.Start(req.Context(), http.MethodPost, serverSpan...)
+	ctx, span := r.tel.tracer.Start(req.Context(), spanName(req.Method), serverSpan...)
 	if !span.IsRecording() && !r.tel.deliveries.Enabled(ctx) {
 		r.serve(w, req)
 		span.End()
@@ -194,6 +194,14 @@ func method(m string) string {
 		return m
 	}
 	return "_OTHER"
+}
+
+// spanName is the HTTP conventions' name of a server span with no route.
+func spanName(m string) string {
+	if m = method(m); m == "_OTHER" {
+		return "HTTP"
+	}
+	return m
 }
 
 func urlScheme(req *http.Request) string {
