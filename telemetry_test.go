@@ -197,11 +197,13 @@ func TestTelemetryWebhookSettle(t *testing.T) {
 		t.Errorf("Warn records %+v; want none", w)
 	}
 
-	// Attaching to a job another Client settled reads its outcome.
-	again, err := o.c.AwaitBatch(name).Wait(ctx)
-	_ = again
-	if err != nil {
+	// Attaching to a job that has settled reads its outcome from the Store.
+	again := o.c.AwaitBatch(name)
+	if _, err := again.Wait(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if s, ok := again.Settlement(); !ok || s.By != SettledByStore {
+		t.Errorf("Settlement after attaching to a settled job = %+v, %v; want by store", s, ok)
 	}
 	noSecrets(t, o.logs, o.spans, o.meters, o.secrets(t, token, "body-marker-7f3a")...)
 }
