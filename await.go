@@ -14,6 +14,8 @@ type Future[T any] struct {
 	resolved atomic.Bool
 	val      T
 	err      error
+	// settlement is set before done closes, when a job settled it.
+	settlement *Settlement
 }
 
 func newFuture[T any](name string) *Future[T] {

@@ -15,6 +15,12 @@ import (
 // the future's Name is set, or SubmitErr (and Wait) say why the job was
 // not created.
 func (c *Client) SubmitBatch(ctx context.Context, model string, src *genai.BatchJobSource, cfg *genai.CreateBatchJobConfig, opts ...SubmitOption) *Future[*genai.BatchJob] {
+	return submitSpan(ctx, c, KindBatch, func(ctx context.Context) *Future[*genai.BatchJob] {
+		return c.submitBatch(ctx, model, src, cfg, opts...)
+	})
+}
+
+func (c *Client) submitBatch(ctx context.Context, model string, src *genai.BatchJobSource, cfg *genai.CreateBatchJobConfig, opts ...SubmitOption) *Future[*genai.BatchJob] {
 	if c.isClosed() {
 		return failed[*genai.BatchJob](ErrClosed)
 	}

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genai"
 
 	"github.com/gemhook/gemhook/internal/hub"
@@ -50,6 +52,11 @@ type Config struct {
 	// Polls still wait on real timers, so a clock that stands still or is
 	// moved by hand delays them instead of driving them.
 	Now func() time.Time
+	// TracerProvider and MeterProvider receive the Client's spans and
+	// metrics (see the README's Observability section); nil: the global
+	// providers (otel.GetTracerProvider, otel.GetMeterProvider).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Fallback is the safety net for lost webhooks: a job with no terminal
@@ -85,6 +92,7 @@ type Client struct {
 	retryBase  time.Duration
 	polling    bool
 	log        *slog.Logger
+	tel        *telemetry
 	now        func() time.Time
 	sched      *reconcile.Scheduler
 	work       workers
@@ -175,6 +183,7 @@ func New(cfg Config) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.tel = newTelemetry(cfg.TracerProvider, cfg.MeterProvider)
 	c.sched = reconcile.New(reconcile.System{NowFunc: c.now})
 	c.hooks = hookState{sched: c.sched, now: c.now, log: c.log, recv: c.recv, known: make(map[string][]knownSecret)}
 	c.work.init(confirmWorkers)

@@ -68,9 +68,16 @@ type watch[T any] struct {
 	Future[T]
 	c     *Client
 	kind  *kind[T]
-	key   string     // routing key
-	job   PendingJob // what the Store keeps; job.Token is the correlation token
+	key   string // routing key
 	entry reconcile.Entry
+
+	// What the Store keeps of the job (see pending), field by field: a
+	// PendingJob here would repeat the name and kind.
+	token     string         // correlation token sent in its metadata, if any
+	trace     string         // W3C traceparent of its submission, if traced
+	meta      map[string]any // user metadata, without the token
+	submitted int64          // Unix ns
+	obs   watchObs
 
 	mu          sync.Mutex
 	phase       phase
@@ -83,7 +90,7 @@ type watch[T any] struct {
 	step        uint8     // backoff step of polls or retries
 	pollAt      int64     // due time (Unix ns) of the scheduled firing, 0 if none
 	hint        *JobEvent // the first trusted terminal event, for its code and message
-	untrustedAt time.Time // when an event without the token last caused a get
+	untrustedAt int64     // when (Unix ns) an event without the token last caused a get
 	attached    bool      // Await*: decidePace on the first get that finds it running
 	unreported  bool      // no webhook will report it: poll at Fallback.Unreported
 }
@@ -96,7 +103,7 @@ type watch[T any] struct {
 // ended settles without a webhook.
 func start[T any](ctx context.Context, c *Client, k *kind[T], name, key, token string, meta map[string]any, attach bool) *Future[T] {
 	w := &watch[T]{c: c, kind: k, key: key, attached: attach}
-	w.job = PendingJob{Name: name, Kind: k.kind, Token: token, Submitted: c.now(), Metadata: userMetadata(meta)}
+	w.token, w.trace, w.meta, w.submitted = token, traceParent(ctx), userMetadata(meta), c.now().UnixNano()
 	w.Future = Future[T]{name: name, done: make(chan struct{})}
 	if !c.track(w) {
 		// The job exists at Gemini: keep its name, so that the caller can
@@ -104,6 +111,7 @@ func start[T any](ctx context.Context, c *Client, k *kind[T], name, key, token s
 		w.resolve(*new(T), ErrClosed)
 		return &w.Future
 	}
+	w.began(ctx, attach)
 	// Subscribe, then read: hints for key wake w from now on, and the
 	// registration reads what came before.
 	c.hub.Register(key, w)
@@ -140,6 +148,12 @@ func start[T any](ctx context.Context, c *Client, k *kind[T], name, key, token s
 	return &w.Future
 }
 
+// pending is the job as the Store keeps it.
+func (w *watch[T]) pending() PendingJob {
+	return PendingJob{Name: w.name, Kind: w.kind.kind, Token: w.token, Trace: w.trace,
+		Submitted: time.Unix(0, w.submitted), Metadata: w.meta}
+}
+
 // settledNow records a job that Create already reported as final; its
 // webhook, when it comes, is a duplicate.
 func settledNow[T any](ctx context.Context, c *Client, k *kind[T], name, key string, v T) (*Future[T], bool) {
@@ -148,6 +162,7 @@ func settledNow[T any](ctx context.Context, c *Client, k *kind[T], name, key str
 		return nil, false
 	}
 	f := newFuture[T](name)
+	settledAtOnce(ctx, c, k, f, v)
 	c.record(ctx, key, name, storedOutcome(v, outcome, err))
 	f.resolve(v, err)
 	return f, true
@@ -245,7 +260,7 @@ func (w *watch[T]) look(ctx context.Context, registered, mustGet bool) (ask, ok 
 	if registered {
 		rec, err = w.c.store.Lookup(sctx, w.key)
 	} else {
-		rec, err = w.c.store.Register(sctx, w.key, w.job)
+		rec, err = w.c.store.Register(sctx, w.key, w.pending())
 	}
 	cancel()
 	if ctx.Err() != nil {
@@ -256,7 +271,7 @@ func (w *watch[T]) look(ctx context.Context, registered, mustGet bool) (ask, ok 
 		// persistence, say), and with it any event it had taken: register
 		// it again and ask the API once.
 		sctx, cancel := context.WithTimeout(ctx, storeTimeout)
-		rec, err = w.c.store.Register(sctx, w.key, w.job)
+		rec, err = w.c.store.Register(sctx, w.key, w.pending())
 		cancel()
 		mustGet = true
 	}
@@ -271,6 +286,7 @@ func (w *watch[T]) look(ctx context.Context, registered, mustGet bool) (ask, ok 
 	if o := rec.Outcome; o != nil {
 		if v, ok := decodeValue[T](o.Value); ok {
 			if done, _, jerr := w.kind.settled(v, w.name, JobEvent{Code: o.Code, Message: o.Message}); done {
+				w.obs.how = SettledByStore
 				w.finish(v, jerr)
 				return false, false
 			}
@@ -284,6 +300,7 @@ func (w *watch[T]) look(ctx context.Context, registered, mustGet bool) (ask, ok 
 }
 
 func (w *watch[T]) storeFailed(ctx context.Context, err error) {
+	w.c.tel.storeError(ctx)
 	w.c.log.LogAttrs(ctx, slog.LevelWarn, "store unavailable; will retry",
 		slog.String("job", w.name), slog.String("err", err.Error()))
 }
@@ -308,13 +325,16 @@ func (w *watch[T]) read(ctx context.Context, rec JobRecord, registered bool) (as
 	w.mu.Lock()
 	if !registered {
 		w.registered = true
-		if rec.Job != nil && w.job.Token == "" && rec.Job.Token != "" {
+		if rec.Job != nil && w.token == "" && rec.Job.Token != "" {
 			// Submitted by this service with a per-request webhook:
 			// its events will come.
-			w.job.Token, w.attached = rec.Job.Token, false
+			w.token, w.attached = rec.Job.Token, false
+		}
+		if rec.Job != nil && w.trace == "" {
+			w.trace = rec.Job.Trace
 		}
 	}
-	token := w.job.Token
+	token := w.token
 	if w.seen > len(rec.Events) {
 		w.seen = 0
 	}
@@ -326,7 +346,7 @@ func (w *watch[T]) read(ctx context.Context, rec JobRecord, registered bool) (as
 			// No token: maybe Gemini's, maybe a forgery signed with
 			// another tenant's secret. It may wake a get, now and then,
 			// and never speaks for the outcome.
-			if now := w.c.now(); now.Sub(w.untrustedAt) >= untrustedEvery {
+			if now := w.c.now().UnixNano(); now-w.untrustedAt >= int64(untrustedEvery) {
 				w.untrustedAt, ask = now, true
 			}
 		default:
@@ -359,7 +379,9 @@ func (w *watch[T]) get(ctx context.Context) {
 	w.mu.Unlock()
 
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	cctx, traced := w.getting(cctx)
 	v, err := w.kind.get(cctx, w.c, w.name)
+	traced(err)
 	cancel()
 	if ctx.Err() != nil {
 		return // closing
@@ -488,6 +510,7 @@ func (w *watch[T]) finish(v T, err error) {
 	if !w.settle() {
 		return
 	}
+	w.observe(v, err)
 	w.c.sched.Cancel(&w.entry)
 	w.c.hub.Unregister(w.key, w)
 	w.c.untrack(w)
@@ -500,6 +523,7 @@ func (w *watch[T]) closeWith(err error) {
 	if !w.settle() {
 		return
 	}
+	w.closed()
 	w.c.sched.Cancel(&w.entry)
 	w.c.hub.Unregister(w.key, w)
 	w.resolve(*new(T), err)
@@ -512,6 +536,7 @@ func (c *Client) record(ctx context.Context, key, name string, o Outcome) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	if _, err := c.store.Settle(sctx, key, o); err != nil {
+		c.tel.storeError(ctx)
 		c.log.LogAttrs(ctx, slog.LevelWarn, "store did not record the outcome",
 			slog.String("job", name), slog.String("err", err.Error()))
 	}

@@ -34,6 +34,7 @@ func (r *Receiver) dispatch(ctx context.Context, ev *Event) error {
 	dup, err := r.store.Deliver(ctx, key, ev.DedupeKey(), je)
 	switch {
 	case err != nil:
+		r.tel.storeError(ctx)
 		return fmt.Errorf("%w: %w", errStore, err)
 	case dup:
 		return errDuplicate

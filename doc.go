@@ -163,6 +163,22 @@
 // Error responses are generic; what failed is only logged. A Receiver never
 // answers 3xx or 410, which would make a sender stop delivering.
 //
+// # Observability
+//
+// Future.Settlement says how a settled job was noticed (webhook, poll,
+// attach, or another replica's outcome in the Store) and how long after it
+// ended. A job submitted here that settles by poll is logged at Warn with
+// the likely causes; rejected deliveries are logged at Warn by the class of
+// their error, through a token bucket on the Receiver's clock, so that a
+// flood of forgeries costs a few records a minute. Spans and metrics go
+// through the OpenTelemetry API to Config's and ReceiverConfig's
+// TracerProvider and MeterProvider, or the global ones: the submission is
+// a child of the caller's span, each delivery a server span linked to it,
+// and the confirming get and the settle join its trace on any replica
+// (PendingJob.Trace). No record, span or metric holds a secret, an API
+// key, a signature, a body, metadata or a correlation token. The README's
+// Observability section lists them all.
+//
 // # Errors
 //
 // Verify returns errors that work with errors.Is, and ServeHTTP answers

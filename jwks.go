@@ -43,6 +43,7 @@ type keySet struct {
 	audience string
 	issuer   string
 	t        keyTiming
+	tel      *telemetry // set by NewReceiver
 
 	state atomic.Pointer[keyState]
 	sf    singleflight.Group
@@ -218,6 +219,7 @@ func (k *keySet) fetchShared() (any, error) {
 	ctx, cancel := context.WithTimeout(k.base, k.t.fetchTimeout)
 	s, err := k.fetch(ctx)
 	cancel()
+	k.tel.fetched(ctx, err)
 	if err == nil {
 		k.state.Store(s)
 		k.log.LogAttrs(ctx, slog.LevelDebug, "gemhook: JWKS fetched", slog.String("url", k.url),

@@ -18,6 +18,12 @@ import (
 // operation. cfg may be nil; it is not modified. Like SubmitBatch it
 // returns after the create call: Name is set, or SubmitErr says why not.
 func (c *Client) GenerateVideos(ctx context.Context, model string, src *genai.GenerateVideosSource, cfg *genai.GenerateVideosConfig, opts ...SubmitOption) *Future[*genai.GenerateVideosOperation] {
+	return submitSpan(ctx, c, KindVideos, func(ctx context.Context) *Future[*genai.GenerateVideosOperation] {
+		return c.generateVideos(ctx, model, src, cfg, opts...)
+	})
+}
+
+func (c *Client) generateVideos(ctx context.Context, model string, src *genai.GenerateVideosSource, cfg *genai.GenerateVideosConfig, opts ...SubmitOption) *Future[*genai.GenerateVideosOperation] {
 	if c.isClosed() {
 		return failed[*genai.GenerateVideosOperation](ErrClosed)
 	}
@@ -98,6 +104,12 @@ func videoSettled(op *genai.GenerateVideosOperation, name string, hint JobEvent)
 // twice. Like SubmitBatch it returns after the create call: Name is set,
 // or SubmitErr says why not.
 func (c *Client) CreateInteraction(ctx context.Context, req operations.CreateInteractionRequest, opts ...SubmitOption) *Future[*gi.Interaction] {
+	return submitSpan(ctx, c, KindInteraction, func(ctx context.Context) *Future[*gi.Interaction] {
+		return c.createInteraction(ctx, req, opts...)
+	})
+}
+
+func (c *Client) createInteraction(ctx context.Context, req operations.CreateInteractionRequest, opts ...SubmitOption) *Future[*gi.Interaction] {
 	if c.isClosed() {
 		return failed[*gi.Interaction](ErrClosed)
 	}

@@ -19,22 +19,8 @@ import (
 // key set refresh or a restart, short next to a sender's backoff.
 const retryAfter = 5
 
-// ServeHTTP verifies a delivery, drops duplicates, and dispatches it:
-//
-//	2xx  accepted, including duplicates, unknown event types, and events
-//	     for jobs nobody here waits for
-//	400  malformed headers, or a verified body that is not a JSON object
-//	401  signature or timestamp check failed
-//	405  not POST; 408 body stalled past the server's ReadTimeout;
-//	413  body over MaxBodyBytes; 415 a media type other
-//	     than application/json (none at all is accepted), or compressed
-//	500  dispatch panicked (a bug; logged with its stack)
-//	503  keys unavailable, the event could not be taken now, or the
-//	     Receiver is closed (with Retry-After)
-//
-// It never answers 3xx or 410, which would make a sender give up on the
-// endpoint. Error bodies are generic; what failed is logged.
-func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+// serve is ServeHTTP without its span and metric.
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	if r.closed.Load() {
 		unavailable(w)
 		return
@@ -71,8 +57,8 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	ev, err := r.Verify(req.Context(), req.Header, body)
 	r.watch.observe(req.Header, body, ev, err)
+	r.verified(req.Context(), ev, err, req.URL.Path)
 	if err != nil {
-		r.log.LogAttrs(req.Context(), slogWarn, "webhook rejected", attrErr(err), attrPath(req.URL.Path))
 		fail(w, err)
 		return
 	}
@@ -105,7 +91,10 @@ func (r *Receiver) accept(ctx context.Context, ev *Event) (err error) {
 	key := ev.DedupeKey()
 	call, first := r.seen.Claim(key)
 	if !first {
-		return call.Wait(ctx)
+		if err = call.Wait(ctx); err == nil {
+			duplicate(ctx)
+		}
+		return err
 	}
 	finished := false
 	defer func() {
@@ -124,6 +113,7 @@ func (r *Receiver) accept(ctx context.Context, ev *Event) (err error) {
 	dup := errors.Is(err, errDuplicate)
 	if dup {
 		err = nil
+		duplicate(ctx)
 	}
 	r.seen.Finish(key, call, err)
 	finished = true

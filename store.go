@@ -93,6 +93,9 @@ type PendingJob struct {
 	Token     string         `json:"token,omitempty"`    // correlation token its events carry, if any
 	Submitted time.Time      `json:"submitted"`          // when it was submitted or first attached to
 	Metadata  map[string]any `json:"metadata,omitempty"` // the user metadata sent with it, without the token
+	// Trace is the W3C traceparent of the submission's span ("" when it
+	// had none), so that the job's spans on any replica join its trace.
+	Trace string `json:"trace,omitempty"`
 }
 
 // JobKind says what sort of job a PendingJob is.

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gemhook/gemhook/internal/dedupe"
 	"github.com/gemhook/gemhook/internal/hub"
 	"github.com/gemhook/gemhook/internal/signature"
@@ -49,6 +52,11 @@ type ReceiverConfig struct {
 	// the replicas of a service (pgstore, redisstore). nil: a MemoryStore
 	// of this Receiver's own, so all of that holds inside this process.
 	Store Store
+	// TracerProvider and MeterProvider receive the Receiver's spans and
+	// metrics (see the README's Observability section); nil: the global
+	// providers (otel.GetTracerProvider, otel.GetMeterProvider).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Receiver verifies webhook deliveries and routes them to the futures of
@@ -72,6 +80,8 @@ type Receiver struct {
 	seen      *dedupe.Set
 	watch     watchers                            // read-only observers of deliveries (PingWebhook)
 	deliver   func(context.Context, *Event) error // r.dispatch; tests wrap it to count or fail
+	tel       *telemetry
+	rejects   rejectLog
 
 	srvMu    sync.Mutex
 	srv      *http.Server   // the embedded server, once Serve has been called
@@ -133,6 +143,7 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 		}
 	}
 	r.secrets.Store(newSecretSet(keys))
+	r.tel = newTelemetry(cfg.TracerProvider, cfg.MeterProvider)
 	r.seen = dedupe.New(dedupe.Config{Now: r.now})
 	r.deliver = r.dispatch
 	r.timeouts = defaultTimeouts
@@ -142,6 +153,7 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 			return nil, err
 		}
 		r.keys = ks
+		ks.tel = r.tel
 	}
 	r.store = cfg.Store
 	if r.store == nil {
@@ -149,7 +161,7 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 		r.store = r.memory
 	}
 	r.hub = hub.New()
-	r.unsub = r.store.Subscribe(r.hub.Wake, r.hub.WakeAll)
+	r.unsub = r.store.Subscribe(r.hub.Wake, r.resynced)
 	return r, nil
 }
 
@@ -177,18 +189,8 @@ func (r *Receiver) Close() error {
 	return nil
 }
 
-// Verify authenticates one delivery and decodes its event. It is pure: it
-// neither remembers the delivery nor dispatches it, so it suits callers who
-// run their own HTTP stack (serverless functions, queues) and do their own
-// deduplication on Event.ID. h must hold the webhook-* headers (names in any
-// case); body must be the exact bytes received.
-//
-// Checks run cheapest first, and the body is parsed only once the signature
-// holds. Errors wrap the sentinels of this package (ErrMissingHeader,
-// ErrInvalidHeader, ErrInvalidTimestamp, ErrTimestampTooOld,
-// ErrTimestampTooNew, ErrNoMatchingSignature, ErrKeysUnavailable,
-// ErrPayloadTooLarge, ErrMalformedEvent); test them with errors.Is.
-func (r *Receiver) Verify(ctx context.Context, h http.Header, body []byte) (*Event, error) {
+// verify is Verify without its span.
+func (r *Receiver) verify(ctx context.Context, h http.Header, body []byte) (*Event, error) {
 	if int64(len(body)) > r.maxBody {
 		return nil, ErrPayloadTooLarge
 	}

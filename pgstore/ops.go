@@ -23,8 +23,8 @@ func (s *Store) Register(ctx context.Context, key string, job gemhook.PendingJob
 		}
 	}
 	rec, err := s.record(ctx,
-		"SELECT * FROM "+s.name("register")+"($1, $2, $3, $4, $5, $6, $7, $8)",
-		key, job.Name, string(job.Kind), job.Token, job.Submitted, job.Submitted.Nanosecond()%1000, meta, micros(s.cfg.JobTTL))
+		"SELECT * FROM "+s.name("register")+"($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		key, job.Name, string(job.Kind), job.Token, job.Submitted, job.Submitted.Nanosecond()%1000, meta, job.Trace, micros(s.cfg.JobTTL))
 	if err != nil {
 		return rec, fmt.Errorf("pgstore: register %q: %w", key, err)
 	}
@@ -53,7 +53,7 @@ func (s *Store) record(ctx context.Context, sql string, args ...any) (gemhook.Jo
 		value                []byte
 	)
 	err := s.pool.QueryRow(ctx, sql, args...).Scan(
-		&job.name, &job.kind, &job.token, &job.submitted, &job.nanos, &job.meta,
+		&job.name, &job.kind, &job.token, &job.submitted, &job.nanos, &job.meta, &job.trace,
 		&events, &state, &code, &message, &value)
 	if err != nil {
 		return rec, err
@@ -124,7 +124,7 @@ func (s *Store) Pending(ctx context.Context) ([]gemhook.PendingJob, error) {
 	if err := s.check(""); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT j.name, j.kind, j.token, j.submitted, j.submitted_ns, j.metadata
+	rows, err := s.pool.Query(ctx, `SELECT j.name, j.kind, j.token, j.submitted, j.submitted_ns, j.metadata, j.trace
 		FROM `+s.name("jobs")+` j
 		WHERE j.expires_at > now() AND NOT EXISTS (
 			SELECT 1 FROM `+s.name("outcomes")+` o WHERE o.key = j.key AND o.expires_at > now())
@@ -134,7 +134,7 @@ func (s *Store) Pending(ctx context.Context) ([]gemhook.PendingJob, error) {
 	}
 	jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (gemhook.PendingJob, error) {
 		var job pendingRow
-		if err := r.Scan(&job.name, &job.kind, &job.token, &job.submitted, &job.nanos, &job.meta); err != nil {
+		if err := r.Scan(&job.name, &job.kind, &job.token, &job.submitted, &job.nanos, &job.meta, &job.trace); err != nil {
 			return gemhook.PendingJob{}, err
 		}
 		p, err := job.decode()
@@ -155,12 +155,16 @@ type pendingRow struct {
 	submitted         *time.Time
 	nanos             *int32
 	meta              []byte
+	trace             *string
 }
 
 func (r pendingRow) decode() (*gemhook.PendingJob, error) {
 	job := &gemhook.PendingJob{
 		Name: *r.name, Kind: gemhook.JobKind(*r.kind), Token: *r.token,
 		Submitted: r.submitted.Add(time.Duration(*r.nanos)),
+	}
+	if r.trace != nil {
+		job.Trace = *r.trace
 	}
 	if r.meta != nil {
 		if err := json.Unmarshal(r.meta, &job.Metadata); err != nil {

@@ -35,8 +35,10 @@ CREATE TABLE IF NOT EXISTS {s}.jobs (
 	submitted  timestamptz NOT NULL,
 	submitted_ns integer NOT NULL, -- nanoseconds below submitted's microsecond
 	metadata   jsonb,
+	trace      text NOT NULL DEFAULT '', -- W3C traceparent of the submission
 	expires_at timestamptz NOT NULL
 );
+ALTER TABLE {s}.jobs ADD COLUMN IF NOT EXISTS trace text NOT NULL DEFAULT '';
 CREATE INDEX IF NOT EXISTS jobs_expires_at ON {s}.jobs (expires_at);
 CREATE INDEX IF NOT EXISTS jobs_submitted ON {s}.jobs (submitted, submitted_ns, seq);
 
@@ -79,12 +81,16 @@ CREATE TABLE IF NOT EXISTS {s}.leases (
 );
 CREATE INDEX IF NOT EXISTS leases_expires_at ON {s}.leases (expires_at);
 
+-- Functions whose results changed since an earlier version of this schema.
+DROP FUNCTION IF EXISTS {s}.register(text, text, text, text, timestamptz, integer, jsonb, bigint);
+DROP FUNCTION IF EXISTS {s}.job_record(text);
+
 -- job_record is what the store knows of one job; expired rows do not exist.
 CREATE OR REPLACE FUNCTION {s}.job_record(p_key text)
-RETURNS TABLE (name text, kind text, token text, submitted timestamptz, submitted_ns integer, metadata jsonb,
+RETURNS TABLE (name text, kind text, token text, submitted timestamptz, submitted_ns integer, metadata jsonb, trace text,
 	events jsonb, state text, code text, message text, value bytea)
 LANGUAGE sql STABLE AS $fn$
-	SELECT j.name, j.kind, j.token, j.submitted, j.submitted_ns, j.metadata,
+	SELECT j.name, j.kind, j.token, j.submitted, j.submitted_ns, j.metadata, j.trace,
 		(SELECT jsonb_agg(jsonb_build_object('type', e.type, 'terminal', e.terminal,
 				'token', e.token, 'code', e.code, 'message', e.message) ORDER BY e.seq)
 			FROM {s}.events e WHERE e.key = p_key AND e.expires_at > now()),
@@ -146,8 +152,8 @@ $fn$;
 -- register keeps the first live registration (extending its expiry) and
 -- returns the job's record; a settled job is not registered again.
 CREATE OR REPLACE FUNCTION {s}.register(p_key text, p_name text, p_kind text, p_token text,
-	p_submitted timestamptz, p_submitted_ns integer, p_metadata jsonb, p_job_us bigint)
-RETURNS TABLE (name text, kind text, token text, submitted timestamptz, submitted_ns integer, metadata jsonb,
+	p_submitted timestamptz, p_submitted_ns integer, p_metadata jsonb, p_trace text, p_job_us bigint)
+RETURNS TABLE (name text, kind text, token text, submitted timestamptz, submitted_ns integer, metadata jsonb, trace text,
 	events jsonb, state text, code text, message text, value bytea)
 LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
@@ -158,8 +164,8 @@ BEGIN
 	PERFORM 1 FROM {s}.outcomes o WHERE o.key = p_key AND o.expires_at > now();
 	IF NOT FOUND THEN
 		DELETE FROM {s}.jobs j WHERE j.key = p_key AND j.expires_at <= now();
-		INSERT INTO {s}.jobs AS j (key, name, kind, token, submitted, submitted_ns, metadata, expires_at)
-		VALUES (p_key, p_name, p_kind, p_token, p_submitted, p_submitted_ns, p_metadata,
+		INSERT INTO {s}.jobs AS j (key, name, kind, token, submitted, submitted_ns, metadata, trace, expires_at)
+		VALUES (p_key, p_name, p_kind, p_token, p_submitted, p_submitted_ns, p_metadata, p_trace,
 			now() + p_job_us * interval '1 microsecond')
 		ON CONFLICT (key) DO UPDATE SET expires_at = greatest(j.expires_at, excluded.expires_at)
 		RETURNING j.expires_at INTO job_expiry;

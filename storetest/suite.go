@@ -349,18 +349,19 @@ func registerKeepsTheFirst(t *testing.T, h Harness) {
 	a, b := replica(), replica()
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	first := gemhook.PendingJob{Name: "batches/k", Kind: gemhook.KindBatch, Token: "tok-1", Submitted: t0.Add(time.Minute),
-		Metadata: map[string]any{"tenant": "a", "n": 2.0}}
+		Metadata: map[string]any{"tenant": "a", "n": 2.0}, Trace: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 	got(a.Register(ctx, "batches/k", first)).ok(t)
 	again := gemhook.PendingJob{Name: "batches/k", Kind: gemhook.KindBatch, Submitted: t0.Add(time.Hour)}
 	rec := got(b.Register(ctx, "batches/k", again)).ok(t)
 	if rec.Job == nil || rec.Job.Token != "tok-1" || !rec.Job.Submitted.Equal(first.Submitted) ||
-		rec.Job.Metadata["tenant"] != "a" || rec.Job.Metadata["n"] != 2.0 || rec.Job.Kind != gemhook.KindBatch {
+		rec.Job.Metadata["tenant"] != "a" || rec.Job.Metadata["n"] != 2.0 || rec.Job.Kind != gemhook.KindBatch ||
+		rec.Job.Trace != first.Trace {
 		t.Fatalf("second Register = %+v, want the first registration", rec.Job)
 	}
 	older := gemhook.PendingJob{Name: "operations/v", Kind: gemhook.KindVideos, Submitted: t0}
 	got(b.Register(ctx, "operations/v", older)).ok(t)
 	ps := got(a.Pending(ctx)).ok(t)
-	if len(ps) != 2 || ps[0].Name != "operations/v" || ps[1].Name != "batches/k" || ps[1].Token != "tok-1" {
+	if len(ps) != 2 || ps[0].Name != "operations/v" || ps[1].Name != "batches/k" || ps[1].Token != "tok-1" || ps[1].Trace != first.Trace {
 		t.Fatalf("Pending = %+v, want both, oldest first", ps)
 	}
 }
