@@ -77,7 +77,7 @@ type watch[T any] struct {
 	trace     string         // W3C traceparent of its submission, if traced
 	meta      map[string]any // user metadata, without the token
 	submitted int64          // Unix ns
-	obs   watchObs
+	obs       watchObs
 
 	mu          sync.Mutex
 	phase       phase
