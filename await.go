@@ -2,6 +2,7 @@ package gemhook
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 )
 
@@ -10,16 +11,36 @@ import (
 // hundred bytes and no goroutine.
 type Future[T any] struct {
 	name     string
-	done     chan struct{}
-	resolved atomic.Bool
+	resolved atomic.Bool // claimed by the first resolve
 	val      T
 	err      error
-	// settlement is set before done closes, when a job settled it.
+	// settlement is set before the future is ready, when a job settled it.
 	settlement *Settlement
+
+	// done is made by the first Done or blocking Wait, not with the
+	// future: a channel is a hundred bytes, and a service may hold a
+	// million futures that nobody waits on yet.
+	mu    sync.Mutex
+	ready bool // val, err and settlement are set
+	done  chan struct{}
 }
 
+// closedChan is every settled future's Done before it had one of its own.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
 func newFuture[T any](name string) *Future[T] {
-	return &Future[T]{name: name, done: make(chan struct{})}
+	return &Future[T]{name: name}
+}
+
+// isReady reports whether f has settled; its fields may then be read.
+func (f *Future[T]) isReady() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ready
 }
 
 // failed returns a Future that is already settled with err: a submission
@@ -46,13 +67,11 @@ func failed[T any](err error) *Future[T] {
 // If ctx is done first, Wait returns ctx.Err() and the Future stays pending,
 // so a later Wait can still collect the outcome.
 func (f *Future[T]) Wait(ctx context.Context) (T, error) {
-	select {
-	case <-f.done:
+	if f.isReady() {
 		return f.val, f.err
-	default:
 	}
 	select {
-	case <-f.done:
+	case <-f.Done():
 		return f.val, f.err
 	case <-ctx.Done():
 		return *new(T), ctx.Err()
@@ -60,7 +79,18 @@ func (f *Future[T]) Wait(ctx context.Context) (T, error) {
 }
 
 // Done is closed once the job has settled; Wait then returns at once.
-func (f *Future[T]) Done() <-chan struct{} { return f.done }
+func (f *Future[T]) Done() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.done != nil:
+	case f.ready:
+		return closedChan
+	default:
+		f.done = make(chan struct{})
+	}
+	return f.done
+}
 
 // Name is the job's resource name ("batches/x", "models/m/operations/x",
 // "interactions/x"), or "" if it was never created.
@@ -76,12 +106,10 @@ func (f *Future[T]) SubmitErr() error {
 	if f.name != "" {
 		return nil
 	}
-	select {
-	case <-f.done:
+	if f.isReady() {
 		return f.err
-	default:
-		return nil
 	}
+	return nil
 }
 
 // resolve settles f and reports whether this call did; only the first of
@@ -91,7 +119,12 @@ func (f *Future[T]) resolve(v T, err error) bool {
 		return false
 	}
 	f.val, f.err = v, err
-	close(f.done)
+	f.mu.Lock()
+	f.ready = true
+	if f.done != nil {
+		close(f.done)
+	}
+	f.mu.Unlock()
 	return true
 }
 

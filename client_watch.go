@@ -104,7 +104,7 @@ type watch[T any] struct {
 func start[T any](ctx context.Context, c *Client, k *kind[T], name, key, token string, meta map[string]any, attach bool) *Future[T] {
 	w := &watch[T]{c: c, kind: k, key: key, attached: attach}
 	w.token, w.trace, w.meta, w.submitted = token, traceParent(ctx), userMetadata(meta), c.now().UnixNano()
-	w.Future = Future[T]{name: name, done: make(chan struct{})}
+	w.Future = Future[T]{name: name}
 	if !c.track(w) {
 		// The job exists at Gemini: keep its name, so that the caller can
 		// still attach to it with Await* from another Client.

@@ -46,12 +46,7 @@ func (s Settlement) Late() time.Duration {
 // future is pending, and for one that settled without a job: its
 // submission failed, or its Client was closed first.
 func (f *Future[T]) Settlement() (s Settlement, ok bool) {
-	select {
-	case <-f.done:
-	default:
-		return Settlement{}, false
-	}
-	if f.settlement == nil {
+	if !f.isReady() || f.settlement == nil {
 		return Settlement{}, false
 	}
 	return *f.settlement, true

@@ -66,7 +66,7 @@ type MemoryStore struct {
 
 type memJob struct {
 	job    PendingJob
-	events []JobEvent
+	events *[]JobEvent // nil until its first event: most jobs get one, late
 }
 
 // memOutcome is an Outcome in as few bytes as a day of a million of them
@@ -163,7 +163,10 @@ func (s *MemoryStore) Deliver(ctx context.Context, key, id string, ev JobEvent) 
 	}
 	if _, done := s.outcomes.Get(key); !done {
 		if j, ok := s.jobs.Get(key); ok {
-			j.events = keepEvent(j.events, ev)
+			if j.events == nil {
+				j.events = new([]JobEvent)
+			}
+			*j.events = keepEvent(*j.events, ev)
 		} else if !ev.Terminal {
 			// Progress of a job nobody waits for: nothing to keep.
 		} else if evs, ok := s.orphans.Get(key); ok {
@@ -211,7 +214,7 @@ func (s *MemoryStore) Register(ctx context.Context, key string, job PendingJob) 
 		if _, ok := s.jobs.Get(key); !ok {
 			j := &memJob{job: job}
 			if evs, ok := s.orphans.Take(key); ok {
-				j.events = *evs
+				j.events = evs
 			}
 			s.jobs.Put(key, j, now, false)
 		}
@@ -243,7 +246,9 @@ func (s *MemoryStore) recordLocked(key string) JobRecord {
 	if j, ok := s.jobs.Get(key); ok {
 		job := j.job
 		rec.Job = &job
-		rec.Events = slices.Clone(j.events)
+		if j.events != nil {
+			rec.Events = slices.Clone(*j.events)
+		}
 	} else if evs, ok := s.orphans.Get(key); ok {
 		rec.Events = slices.Clone(*evs)
 	}

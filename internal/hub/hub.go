@@ -14,20 +14,29 @@ type Waiter interface {
 }
 
 // Hub is safe for concurrent use. The zero value is not; use New.
+//
+// Nearly every key has one waiter, so waiters sit in a map of one waiter
+// each, and only the second and later ones in a map of slices: at a
+// million pending jobs, a slice per key would cost a sixth of their memory.
 type Hub struct {
-	mu      sync.Mutex
-	waiters map[string][]Waiter
+	mu   sync.Mutex
+	one  map[string]Waiter
+	more map[string][]Waiter
 }
 
 // New returns an empty Hub.
 func New() *Hub {
-	return &Hub{waiters: make(map[string][]Waiter)}
+	return &Hub{one: make(map[string]Waiter), more: make(map[string][]Waiter)}
 }
 
 // Register adds w as a waiter for key.
 func (h *Hub) Register(key string, w Waiter) {
 	h.mu.Lock()
-	h.waiters[key] = append(h.waiters[key], w)
+	if _, ok := h.one[key]; !ok {
+		h.one[key] = w
+	} else {
+		h.more[key] = append(h.more[key], w)
+	}
 	h.mu.Unlock()
 }
 
@@ -35,25 +44,36 @@ func (h *Hub) Register(key string, w Waiter) {
 func (h *Hub) Unregister(key string, w Waiter) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	ws := h.waiters[key]
-	for i, x := range ws {
-		if x == w {
-			ws = append(ws[:i], ws[i+1:]...)
-			break
+	extra := h.more[key]
+	if first, ok := h.one[key]; ok && first == w {
+		if len(extra) == 0 {
+			delete(h.one, key)
+			return
+		}
+		h.one[key], extra = extra[0], extra[1:]
+	} else {
+		for i, x := range extra {
+			if x == w {
+				extra = append(extra[:i:i], extra[i+1:]...)
+				break
+			}
 		}
 	}
-	if len(ws) == 0 {
-		delete(h.waiters, key)
+	if len(extra) == 0 {
+		delete(h.more, key)
 	} else {
-		h.waiters[key] = ws
+		h.more[key] = extra
 	}
 }
 
 // Wake wakes the waiters of key.
 func (h *Hub) Wake(key string) {
 	var stack [2]Waiter
+	ws := stack[:0]
 	h.mu.Lock()
-	ws := append(stack[:0], h.waiters[key]...)
+	if w, ok := h.one[key]; ok {
+		ws = append(append(ws, w), h.more[key]...)
+	}
 	h.mu.Unlock()
 	for _, w := range ws {
 		w.Wake(false)
@@ -64,9 +84,9 @@ func (h *Hub) Wake(key string) {
 // records they would have read too.
 func (h *Hub) WakeAll(lost bool) {
 	h.mu.Lock()
-	var ws []Waiter
-	for _, l := range h.waiters {
-		ws = append(ws, l...)
+	ws := make([]Waiter, 0, len(h.one))
+	for k, w := range h.one {
+		ws = append(append(ws, w), h.more[k]...)
 	}
 	h.mu.Unlock()
 	for _, w := range ws {
@@ -78,5 +98,5 @@ func (h *Hub) WakeAll(lost bool) {
 func (h *Hub) Len() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.waiters)
+	return len(h.one)
 }
