@@ -225,14 +225,14 @@ func (w *watch[T]) check(ctx context.Context) {
 	}
 	// One replica at a time asks the API about a job; the others hear of
 	// its outcome through the Store.
-	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	sctx, cancel := w.c.storeCtx(ctx)
 	held, err := w.c.store.Lease(sctx, w.key, w.c.owner, leaseTTL)
 	cancel()
 	if held {
 		// Released even when the Client is closing: a lease left behind
 		// would hold a successor off this job until it expires.
 		defer func() {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+			rctx, cancel := w.c.storeCtx(context.WithoutCancel(ctx))
 			w.c.store.Release(rctx, w.key, w.c.owner)
 			cancel()
 		}()
@@ -254,7 +254,7 @@ func (w *watch[T]) check(ctx context.Context) {
 // reports whether to ask the API; ok is false when w has settled, or its
 // Client is closing, or the Store failed and a retry is scheduled.
 func (w *watch[T]) look(ctx context.Context, registered, mustGet bool) (ask, ok bool) {
-	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	sctx, cancel := w.c.storeCtx(ctx)
 	var rec JobRecord
 	var err error
 	if registered {
@@ -270,7 +270,7 @@ func (w *watch[T]) look(ctx context.Context, registered, mustGet bool) (ask, ok 
 		// The Store forgot the job (a server restarted without
 		// persistence, say), and with it any event it had taken: register
 		// it again and ask the API once.
-		sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		sctx, cancel := w.c.storeCtx(ctx)
 		rec, err = w.c.store.Register(sctx, w.key, w.pending())
 		cancel()
 		mustGet = true
@@ -529,11 +529,21 @@ func (w *watch[T]) closeWith(err error) {
 	w.resolve(*new(T), err)
 }
 
+// storeCtx bounds one call to the Store. The Receiver's own MemoryStore
+// never blocks, so its calls skip the timer, which would be most of what a
+// registration costs.
+func (c *Client) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.store == Store(c.recv.memory) {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, storeTimeout)
+}
+
 // record tells the Store how a job settled. A Store that fails here costs
 // nothing that matters: the outcome came from the API, and the job's
 // redeliveries are then acknowledged as events for a job nobody waits for.
 func (c *Client) record(ctx context.Context, key, name string, o Outcome) {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	sctx, cancel := c.storeCtx(context.WithoutCancel(ctx))
 	defer cancel()
 	if _, err := c.store.Settle(sctx, key, o); err != nil {
 		c.tel.storeError(ctx)
