@@ -117,3 +117,23 @@ func TestDedupeKeyIgnoresUnsignedID(t *testing.T) {
 		t.Fatal("a v1 delivery whose id is a JWS replay key shares its dedupe key")
 	}
 }
+
+// FuzzDedupeKey: whatever webhook-id comes with a JWS, its dedupe key is
+// the token's, and no v1 delivery's key can take the same value. The seeds
+// are the ids of the replay attacks above.
+func FuzzDedupeKey(f *testing.F) {
+	f.Add("msg_victim")
+	f.Add("msg_flood0")
+	f.Add("jws:0123456789abcdef0123456789abcdef")
+	f.Add("id:msg_victim")
+	f.Fuzz(func(t *testing.T, id string) {
+		jws := &Event{ID: id, replay: replayKey([]byte("signature of a token"))}
+		if jws.DedupeKey() != jws.replay {
+			t.Fatalf("a JWS delivery's key follows its webhook-id %q: %q", id, jws.DedupeKey())
+		}
+		v1 := &Event{ID: id}
+		if id != "" && v1.DedupeKey() == jws.DedupeKey() {
+			t.Fatalf("the v1 delivery %q shares a JWS token's dedupe key", id)
+		}
+	})
+}
