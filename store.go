@@ -23,8 +23,9 @@ import (
 // Implementations must be safe for concurrent use. Close, where a store has
 // one, belongs to whoever opened the store: a Receiver never closes it.
 type Store interface {
-	// Deliver records one verified event about the job key, then hints
-	// every subscriber about key. id identifies the delivery (empty: none):
+	// Deliver records one verified event about the job key and, when it
+	// kept the event, hints every subscriber about key (a store may hint
+	// more often: a hint costs a read). id identifies the delivery (empty: none):
 	// a second Deliver with an id already seen for key within the dedupe
 	// TTL reports duplicate and changes nothing. An event for a job that
 	// has an outcome is acknowledged and not kept, and so is a non-terminal
