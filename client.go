@@ -43,6 +43,14 @@ type Config struct {
 	// keys, so the Receiver needs ReceiverConfig.JWKSURL). Empty: rely on the project's webhooks (client.Webhooks.Create),
 	// verified with ReceiverConfig.Secrets.
 	WebhookURL string
+	// Secrets, when set, are this Client's project webhook secrets (its
+	// tenant's, when one Receiver serves several projects): only events
+	// that one of them verified speak for this Client's jobs. Events that
+	// another project's secret, or Gemini's per-request keys, verified may
+	// then at most wake a get, as events without a job's correlation token
+	// do. The Receiver must hold them too (ReceiverConfig.Secrets or
+	// AddSecret). Empty: any secret the Receiver holds is trusted.
+	Secrets []string
 	// Fallback tunes the reconciliation polls of jobs whose webhook has not
 	// arrived.
 	Fallback Fallback
@@ -84,7 +92,8 @@ type Client struct {
 	recv       *Receiver
 	hub        jobHub
 	store      Store
-	owner      string // names this Client's poll leases in the Store
+	owner      string          // names this Client's poll leases in the Store
+	signers    map[string]bool // signerOf Config.Secrets; empty: any
 	webhookURL string
 	after      time.Duration
 	every      time.Duration
@@ -161,7 +170,16 @@ func New(cfg Config) (*Client, error) {
 	if fb.Unreported == 0 {
 		fb.Unreported = DefaultFallbackUnreported
 	}
+	signers := make(map[string]bool, len(cfg.Secrets))
+	for i, sec := range cfg.Secrets {
+		k, err := decodeSecret(sec)
+		if err != nil {
+			return nil, fmt.Errorf("%w: Config.Secrets[%d]: %w", ErrInvalidConfig, i, err)
+		}
+		signers[signerOf(k)] = true
+	}
 	c := &Client{
+		signers:    signers,
 		genai:      cfg.GenAI,
 		recv:       cfg.Receiver,
 		hub:        cfg.Receiver.hub,

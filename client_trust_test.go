@@ -3,8 +3,10 @@ package gemhook
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	"google.golang.org/genai"
 
@@ -87,4 +89,51 @@ func TestOrphanWithAnotherTokenDoesNotShadow(t *testing.T) {
 	}
 	fx.c.Close()
 	fx.r.Close()
+}
+
+// Two tenants' projects on one Receiver: a forgery signed with tenant A's
+// secret cannot write tenant B's job's outcome text, nor settle it, when B's
+// Client names its own secrets (Config.Secrets). B's jobs carry no token:
+// project webhooks, no metadata.
+func TestTenantSecretSpeaksOnlyForItsClient(t *testing.T) {
+	t.Cleanup(leaktest.Check(t))
+	const secretA = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	const secretB = "whsec_c2Vjb25kLXRlbmFudC1zZWNyZXQtMzJieXRlcyE="
+	h := newHarness(t, ReceiverConfig{Secrets: []string{secretA, secretB}, Now: time.Now})
+	fake := newFakeBatches(t)
+	c, err := New(Config{GenAI: fake.genai(t), Receiver: h.r, Secrets: []string{secretB}, Fallback: Fallback{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f := c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)
+	if fake.sentToken() != "" {
+		t.Fatal("a project-mode job without metadata got a token; the case needs one without")
+	}
+	post := func(secret, id, msg string) {
+		t.Helper()
+		body := []byte(`{"type":"batch.failed","version":"v1","timestamp":"2026-01-02T03:04:05Z","data":{"id":"` + f.Name() + `","error_code":"13","error_message":"` + msg + `"}}`)
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		if rec := h.post(signedHeader(t, secret, id, ts, body), body); rec.Code != http.StatusNoContent {
+			t.Fatalf("delivery: %d", rec.Code)
+		}
+	}
+	fake.set(f.Name(), "BATCH_STATE_FAILED")
+	post(secretA, "msg_forged", "attacker's text")
+	c.work.drain()
+	select {
+	case <-f.Done():
+		_, err := f.Wait(waitCtx(t))
+		var je *JobError
+		if errors.As(err, &je) && je.Message == "attacker's text" {
+			t.Fatalf("another tenant's secret wrote the outcome: %v", err)
+		}
+	default:
+	}
+	post(secretB, "msg_genuine", "quota")
+	_, err = f.Wait(waitCtx(t))
+	var je *JobError
+	if !errors.As(err, &je) || je.Message == "attacker's text" {
+		t.Fatalf("Wait = %v, want the genuine text or the API's", err)
+	}
 }

@@ -342,10 +342,11 @@ func (w *watch[T]) read(ctx context.Context, rec JobRecord, registered bool) (as
 		switch {
 		case token != "" && e.Token != "" && subtle.ConstantTimeCompare([]byte(e.Token), []byte(token)) != 1:
 			ignored = append(ignored, e.Type)
-		case token != "" && e.Token == "":
-			// No token: maybe Gemini's, maybe a forgery signed with
-			// another tenant's secret. It may wake a get, now and then,
-			// and never speaks for the outcome.
+		case token != "" && e.Token == "",
+			token == "" && len(w.c.signers) > 0 && !w.c.signers[e.Signer]:
+			// No token, or not this tenant's secret: maybe Gemini's, maybe
+			// a forgery signed with another tenant's secret. It may wake a
+			// get, now and then, and never speaks for the outcome.
 			if now := w.c.now().UnixNano(); now-w.untrustedAt >= int64(untrustedEvery) {
 				w.untrustedAt, ask = now, true
 			}

@@ -30,6 +30,7 @@ func (r *Receiver) dispatch(ctx context.Context, ev *Event) error {
 		Token:    ev.token(),
 		Code:     ev.Data.ErrorCode,
 		Message:  ev.Data.ErrorMessage,
+		Signer:   ev.signer,
 	}
 	dup, err := r.store.Deliver(ctx, key, ev.DedupeKey(), je)
 	switch {

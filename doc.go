@@ -129,8 +129,12 @@
 // error code and message may stand in where the API gives none. An event
 // with another token is ignored; one with no token at all may at most wake
 // a get of the job, once a minute, and never speaks for its outcome, which
-// comes from the API. The same holds for project deliveries, so one
-// tenant's secret cannot write another tenant's job's error.
+// comes from the API. A project job submitted without metadata carries no
+// token; when one Receiver holds several projects' secrets (one per
+// tenant), give each tenant's Client its own (Config.Secrets): events that
+// another secret verified are then treated as events without a token, so
+// one tenant's secret cannot settle, or write the error of, another
+// tenant's job.
 //
 // The key set is fetched only when a per-request delivery first needs it,
 // with a 10 second timeout, no redirects, and caps on the body (256 KiB)

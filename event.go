@@ -24,6 +24,7 @@ type Event struct {
 
 	replay string          // for a JWS delivery, the token's dedupe key (see verifiedJWS)
 	meta   json.RawMessage // user_metadata as received, where token reads the correlation token
+	signer string          // for a v1 delivery, which project secret verified it (signerOf)
 }
 
 // DedupeKey names the delivery for deduplication: the same on every retry

@@ -2,6 +2,8 @@ package gemhook
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/gemhook/gemhook/internal/signature"
@@ -66,4 +68,13 @@ func indexKey(keys [][]byte, k []byte) int {
 		}
 	}
 	return at
+}
+
+// signerOf names a project secret without revealing it: events remember
+// which secret verified them, and Clients which secrets are theirs
+// (Config.Secrets), so that one tenant's secret cannot speak for another
+// tenant's jobs.
+func signerOf(key []byte) string {
+	sum := sha256.Sum256(append([]byte("gemhook signer\x00"), key...))
+	return hex.EncodeToString(sum[:12])
 }

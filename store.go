@@ -30,7 +30,7 @@ type Store interface {
 	// TTL reports duplicate and changes nothing. An event for a job that
 	// has an outcome is acknowledged and not kept, and so is a non-terminal
 	// event for a job nobody registered. A job keeps at most a few events
-	// (8), the first per token and terminality. An error means the event
+	// (8), the first per token, signer and terminality. An error means the event
 	// was not taken and the sender must retry later.
 	Deliver(ctx context.Context, key, id string, ev JobEvent) (duplicate bool, err error)
 
@@ -83,6 +83,10 @@ type JobEvent struct {
 	Token    string `json:"token,omitempty"`    // correlation token from its metadata (TokenKey)
 	Code     string `json:"code,omitempty"`     // error code, if the event has one
 	Message  string `json:"message,omitempty"`  // error message, if the event has one
+	// Signer names the project secret that verified the event (empty for
+	// Gemini's per-request signatures); a Client whose Config.Secrets are
+	// set trusts only events its own secrets verified.
+	Signer string `json:"signer,omitempty"`
 }
 
 // PendingJob is a job that this service submitted or attached to and that

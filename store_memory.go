@@ -191,7 +191,7 @@ func (s *MemoryStore) Deliver(ctx context.Context, key, id string, ev JobEvent) 
 // or the job holds maxEvents already.
 func keepEvent(evs []JobEvent, ev JobEvent) []JobEvent {
 	for _, e := range evs {
-		if e.Token == ev.Token && e.Terminal == ev.Terminal {
+		if e.Token == ev.Token && e.Signer == ev.Signer && e.Terminal == ev.Terminal {
 			return evs
 		}
 	}

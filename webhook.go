@@ -95,12 +95,16 @@ type Receiver struct {
 // secretSet is an immutable snapshot of the project secrets, with a pool of
 // HMAC states for them. Rotation swaps the whole snapshot.
 type secretSet struct {
-	keys [][]byte
-	pool sync.Pool
+	keys    [][]byte
+	signers []string // signerOf each key
+	pool    sync.Pool
 }
 
 func newSecretSet(keys [][]byte) *secretSet {
-	s := &secretSet{keys: keys}
+	s := &secretSet{keys: keys, signers: make([]string, len(keys))}
+	for i, k := range keys {
+		s.signers[i] = signerOf(k)
+	}
 	s.pool.New = func() any { return signature.NewV1Verifier(keys) }
 	return s
 }
@@ -216,7 +220,7 @@ func (r *Receiver) verify(ctx context.Context, h http.Header, body []byte) (*Eve
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidHeader, err)
 	}
-	scheme, replay, err := r.authenticate(ctx, entries, id, ts, body)
+	scheme, replay, signer, err := r.authenticate(ctx, entries, id, ts, body)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +230,7 @@ func (r *Receiver) verify(ctx context.Context, h http.Header, body []byte) (*Eve
 	}
 	ev.ID = id
 	ev.Scheme = scheme.String()
-	ev.replay = replay
+	ev.replay, ev.signer = replay, signer
 	return ev, nil
 }
 
@@ -257,7 +261,7 @@ func (r *Receiver) checkTime(sec int64) error {
 // authenticate tries the cheap symmetric entries first, then the ones that
 // need Gemini's key set. Unknown versions are skipped. A key set that cannot
 // be had is reported as ErrKeysUnavailable only when nothing else matched.
-func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, id, ts string, body []byte) (scheme signature.Scheme, replay string, err error) {
+func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, id, ts string, body []byte) (scheme signature.Scheme, replay, signer string, err error) {
 	var nV1, nV1a, nJWS int
 	for _, e := range entries {
 		switch e.Scheme {
@@ -273,10 +277,10 @@ func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, 
 		set := r.secrets.Load()
 		if len(set.keys) > 0 {
 			v := set.pool.Get().(*signature.V1Verifier)
-			ok := v.Verify(entries, id, ts, body)
+			k := v.Match(entries, id, ts, body)
 			set.pool.Put(v)
-			if ok {
-				return signature.SchemeV1, "", nil
+			if k >= 0 {
+				return signature.SchemeV1, "", set.signers[k], nil
 			}
 		}
 	}
@@ -300,24 +304,24 @@ func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, 
 	if nV1a > 0 {
 		err := r.keys.verifyV1a(ctx, entries, id, ts, body)
 		if err == nil {
-			return signature.SchemeV1a, "", nil
+			return signature.SchemeV1a, "", "", nil
 		}
 		note(err)
 	}
 	if nJWS > 0 {
 		replay, err := r.keys.verifiedJWS(ctx, entries, body)
 		if err == nil {
-			return signature.SchemeJWS, replay, nil
+			return signature.SchemeJWS, replay, "", nil
 		}
 		note(err)
 	}
 	switch {
 	case unavailable != nil:
-		return 0, "", unavailable
+		return 0, "", "", unavailable
 	case refused != nil:
-		return 0, "", refused
+		return 0, "", "", refused
 	}
-	return 0, "", ErrNoMatchingSignature
+	return 0, "", "", ErrNoMatchingSignature
 }
 
 // errPerRequestOff explains, in the log, why a per-request delivery was

@@ -376,6 +376,11 @@ func eventsAreBounded(t *testing.T, h Harness) {
 	later := first
 	later.Code = "2"
 	got(s.Deliver(ctx, "batches/b", "id:later", later)).ok(t)
+	// Another project's secret signed this one: kept apart, so that a
+	// forgery with a stolen secret cannot shadow the genuine event.
+	other := first
+	other.Signer, other.Code = "0123456789abcdef01234567", "3"
+	got(s.Deliver(ctx, "batches/b", "id:other", other)).ok(t)
 	for i := range 20 {
 		ev := gemhook.JobEvent{Type: "batch.succeeded", Terminal: true, Token: "t" + strconv.Itoa(i+1)}
 		got(s.Deliver(ctx, "batches/b", "id:"+strconv.Itoa(i), ev)).ok(t)
@@ -386,6 +391,9 @@ func eventsAreBounded(t *testing.T, h Harness) {
 	}
 	if rec.Events[0] != first {
 		t.Fatalf("first event = %+v, want %+v (the first per token and terminality)", rec.Events[0], first)
+	}
+	if len(rec.Events) < 2 || rec.Events[1] != other {
+		t.Fatalf("events = %+v, want the other signer's event second, its Signer kept", rec.Events)
 	}
 	// Progress of a job nobody registered is not kept.
 	got(s.Deliver(ctx, "batches/nobody", "id:p", gemhook.JobEvent{Type: "batch.running"})).ok(t)

@@ -45,6 +45,13 @@ func NewV1Verifier(keys [][]byte) *V1Verifier {
 // every key is tried for every entry, so timing does not reveal which key or
 // entry matched.
 func (v *V1Verifier) Verify(entries []Entry, id, ts string, body []byte) bool {
+	return v.Match(entries, id, ts, body) >= 0
+}
+
+// Match is Verify that also says which key matched: the index of the
+// first key under which an entry carries the MAC, or -1. Every key is
+// still tried for every entry.
+func (v *V1Verifier) Match(entries []Entry, id, ts string, body []byte) int {
 	var want [MaxEntries][macLen]byte
 	n := 0
 	for _, e := range entries {
@@ -63,20 +70,24 @@ func (v *V1Verifier) Verify(entries []Entry, id, ts string, body []byte) bool {
 		n++
 	}
 	if n == 0 {
-		return false
+		return -1
 	}
 	v.prefix = appendPrefix(v.prefix[:0], id, ts)
-	ok := 0
-	for _, h := range v.macs {
+	match := -1
+	for k, h := range v.macs {
 		h.Reset()
 		h.Write(v.prefix)
 		h.Write(body)
 		got := h.Sum(v.sum[:0])
+		eq := 0
 		for i := 0; i < n; i++ {
-			ok |= subtle.ConstantTimeCompare(got, want[i][:])
+			eq |= subtle.ConstantTimeCompare(got, want[i][:])
 		}
+		// match becomes k if this key matched and none before it did.
+		first := subtle.ConstantTimeEq(int32(match), -1)
+		match = subtle.ConstantTimeSelect(eq&first, k, match)
 	}
-	return ok == 1
+	return match
 }
 
 // appendPrefix appends "id.ts." to dst. The body is written to the MAC
