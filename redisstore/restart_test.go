@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"testing"
 	"time"
@@ -28,7 +27,7 @@ func newPrivateServer(t testing.TB, args ...string) *privateServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
+		if inCI() {
 			t.Fatalf("redis-server not found: %v", err)
 		}
 		t.Skipf("redis-server not found (%v): install Redis to run this test", err)
