@@ -402,87 +402,65 @@ func (w *watch[T]) get(ctx context.Context) {
 			slog.String("job", w.name), slog.String("err", err.Error()))
 	}
 
-	w.mu.Lock()
-	switch {
-	case w.phase != running:
-	case w.again:
-		w.phase = queued
-		w.mu.Unlock()
-		w.queue()
-		return
-	case err != nil || w.hinted:
-		w.phase = idle
-		w.scheduleLocked(w.c.retryBase, true, true)
-	case w.c.polling:
-		w.phase = idle
-		w.schedulePollLocked()
-	default:
-		w.phase = idle
-	}
-	w.mu.Unlock()
+	w.endCheck(false, func() {
+		switch {
+		case err != nil || w.hinted:
+			w.scheduleLocked(w.c.retryBase, w.c.every, true)
+		case w.c.polling:
+			w.schedulePollLocked()
+		}
+	})
 }
 
 // rest ends a check that had no reason to ask the API: the job waits for
 // the next hint, or for its fallback poll.
 func (w *watch[T]) rest() {
-	w.mu.Lock()
-	switch {
-	case w.phase != running:
-	case w.again:
-		w.phase = queued
-		w.mu.Unlock()
-		w.queue()
-		return
-	default:
-		w.phase = idle
+	w.endCheck(false, func() {
 		if w.pollAt == 0 && w.c.polling {
-			w.scheduleLocked(w.c.after, false, true)
+			w.scheduleLocked(w.c.after, 0, true)
 		}
-	}
-	w.mu.Unlock()
+	})
 }
 
 // retry schedules the next check soon, with backoff: the Store failed, or
-// another replica holds the job's lease.
+// another replica holds the job's lease. The backoff never passes half a
+// lease's life: the holder may be gone.
 func (w *watch[T]) retry(get bool) {
+	w.endCheck(get, func() { w.scheduleLocked(w.c.retryBase, leaseTTL/2, false) })
+}
+
+// endCheck ends a running check. A wake that came meanwhile queues the
+// next check at once; otherwise w goes idle and next (called under w.mu)
+// schedules what comes after. get makes the next check ask the API.
+func (w *watch[T]) endCheck(get bool, next func()) {
 	w.mu.Lock()
+	w.mustGet = w.mustGet || get
 	switch {
 	case w.phase != running:
 	case w.again:
 		w.phase = queued
-		w.mustGet = w.mustGet || get
 		w.mu.Unlock()
 		w.queue()
 		return
 	default:
 		w.phase = idle
-		w.mustGet = w.mustGet || get
-		// Backoff, but never past a lease's life: the holder may be gone.
-		d := w.c.retryBase
-		for i := uint8(0); i < w.step && d < leaseTTL/2; i++ {
-			d *= 2
-		}
-		w.step = min(w.step+1, 64)
-		d = min(d, leaseTTL/2)
-		at := w.c.now().Add(d - d/4 + rand.N(d/4+1))
-		w.pollAt, w.fireGets = at.UnixNano(), false
-		w.c.sched.Schedule(&w.entry, w, at)
+		next()
 	}
 	w.mu.Unlock()
 }
 
-// scheduleLocked schedules the next firing: base the first time, then
-// doubling up to Fallback.Every, with jitter so that jobs submitted
+// scheduleLocked schedules the next firing: base the first time, then,
+// with a limit, doubling up to it, with jitter so that jobs submitted
 // together don't poll together. poll says whether the firing asks the API.
-func (w *watch[T]) scheduleLocked(base time.Duration, backoff, poll bool) {
+func (w *watch[T]) scheduleLocked(base, limit time.Duration, poll bool) {
 	d := base
-	if backoff {
-		// Doubling stops at Every; shifting instead would overflow for a
-		// long After (24h<<17 wraps negative, and rand.N panics).
-		for i := uint8(0); i < w.step && d < w.c.every; i++ {
+	if limit > 0 {
+		// Doubling stops at the limit; shifting instead would overflow for
+		// a long After (24h<<17 wraps negative, and rand.N panics).
+		for i := uint8(0); i < w.step && d < limit; i++ {
 			d *= 2
 		}
-		d = min(d, w.c.every)
+		d = min(d, limit)
 		w.step = min(w.step+1, 64)
 		d = d - d/4 + rand.N(d/4+1)
 	} else {
@@ -567,7 +545,7 @@ func storedOutcome(v any, state string, err error) Outcome {
 	return o
 }
 
-// decodeValue reads back a job that outcomeOf kept.
+// decodeValue reads back a job that storedOutcome kept.
 func decodeValue[T any](b []byte) (T, bool) {
 	var v T
 	if len(b) == 0 || json.Unmarshal(b, &v) != nil {

@@ -71,7 +71,7 @@ func TestBackoffLongAfterDoesNotOverflow(t *testing.T) {
 		w := &watch[*genai.BatchJob]{c: fx.c, kind: batchKind, step: step}
 		w.mu.Lock()
 		before := fx.c.now()
-		w.scheduleLocked(fx.c.after, true, true)
+		w.scheduleLocked(fx.c.after, fx.c.every, true)
 		d := time.Duration(w.pollAt - before.UnixNano())
 		w.mu.Unlock()
 		fx.c.sched.Cancel(&w.entry)

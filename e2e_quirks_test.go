@@ -45,7 +45,7 @@ func TestEndToEndUnderQuirks(t *testing.T) {
 			o := tc.opts
 			o.JobDuration, o.Seed = 5*time.Millisecond, 11
 			if o.Outcome == nil {
-				o.Outcome = outcomeOf
+				o.Outcome = gemhooktest.MixedOutcome
 			}
 			fb := Fallback{Disabled: true}
 			if o.NoCancelEvents {

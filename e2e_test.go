@@ -100,34 +100,6 @@ func interactionReq(text string) operations.CreateInteractionRequest {
 	})}
 }
 
-// outcomeOf picks a deterministic mix of outcomes by the job's id.
-func outcomeOf(name string) string {
-	h := 0
-	for _, b := range []byte(name) {
-		h = h*31 + int(b)
-	}
-	if h < 0 {
-		h = -h
-	}
-	switch h % 10 {
-	case 0:
-		return gemhooktest.Failed
-	case 1:
-		if strings.HasPrefix(name, "interactions/") {
-			return gemhooktest.RequiresAction
-		}
-		if strings.HasPrefix(name, "batches/") {
-			return gemhooktest.Expired
-		}
-		return gemhooktest.Failed
-	case 2:
-		if !strings.Contains(name, "/operations/") {
-			return gemhooktest.Cancelled
-		}
-	}
-	return gemhooktest.Succeeded
-}
-
 // TestEndToEndUnderFaults runs 2,000 jobs of all three kinds through the
 // emulator with duplicated, reordered, early, delayed and dropped
 // deliveries, and checks that every future settles once, to what the API
@@ -137,7 +109,7 @@ func TestEndToEndUnderFaults(t *testing.T) {
 	const batches, videos, interactions = 1400, 300, 300
 	s := newStack(t, gemhooktest.Options{
 		JobDuration:  30 * time.Millisecond,
-		Outcome:      outcomeOf,
+		Outcome:      gemhooktest.MixedOutcome,
 		RetryBackoff: 20 * time.Millisecond,
 		Workers:      16,
 		Seed:         7,

@@ -88,8 +88,8 @@ func (w *watch[T]) decidePace(ctx context.Context) {
 // schedulePollLocked schedules the next reconciliation poll.
 func (w *watch[T]) schedulePollLocked() {
 	if w.unreported {
-		w.scheduleLocked(w.c.unreported, false, true)
+		w.scheduleLocked(w.c.unreported, 0, true)
 		return
 	}
-	w.scheduleLocked(w.c.after, true, true)
+	w.scheduleLocked(w.c.after, w.c.every, true)
 }

@@ -125,7 +125,7 @@ func newService(t *testing.T, h Harness, n int) *service {
 	s := &service{t: t, h: h, open: h.Open(t, Config{})}
 	s.emu = gemhooktest.NewServer(gemhooktest.Options{
 		JobDuration:  30 * time.Millisecond,
-		Outcome:      mixedOutcome,
+		Outcome:      gemhooktest.MixedOutcome,
 		RetryBackoff: 20 * time.Millisecond,
 		Workers:      16,
 		Seed:         11,
@@ -431,27 +431,4 @@ func routingKey(name string) string {
 		return "operations/" + name[i+len("/operations/"):]
 	}
 	return name
-}
-
-// mixedOutcome ends one job in ten in each kind of failure.
-func mixedOutcome(name string) string {
-	h := 0
-	for _, b := range []byte(name) {
-		h = h*31 + int(b)
-	}
-	if h < 0 {
-		h = -h
-	}
-	switch h % 10 {
-	case 0:
-		return gemhooktest.Failed
-	case 1:
-		if strings.HasPrefix(name, "interactions/") {
-			return gemhooktest.RequiresAction
-		}
-		if strings.HasPrefix(name, "batches/") {
-			return gemhooktest.Expired
-		}
-	}
-	return gemhooktest.Succeeded
 }
