@@ -137,3 +137,19 @@ func TestTenantSecretSpeaksOnlyForItsClient(t *testing.T) {
 		t.Fatalf("Wait = %v, want the genuine text or the API's", err)
 	}
 }
+
+// The Receiver's own MemoryStore has no other reader: an outcome there is
+// kept without the job, which would only cost a JSON encoding per job.
+func TestOwnStoreKeepsNoJobValues(t *testing.T) {
+	fx := newClientFixture(t, noPolls)
+	f := fx.c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)
+	fx.fake.set(f.Name(), "BATCH_STATE_SUCCEEDED")
+	fx.deliverEvent(t, "msg_done", JobEvent{Type: "batch.succeeded", Token: fx.fake.sentToken()}, f.Name())
+	if _, err := f.Wait(waitCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := fx.r.store.Lookup(context.Background(), f.Name())
+	if rec.Outcome == nil || rec.Outcome.State != string(genai.JobStateSucceeded) || rec.Outcome.Value != nil {
+		t.Fatalf("outcome = %+v, want the state without the job", rec.Outcome)
+	}
+}

@@ -163,7 +163,7 @@ func settledNow[T any](ctx context.Context, c *Client, k *kind[T], name, key str
 	}
 	f := newFuture[T](name)
 	settledAtOnce(ctx, c, k, f, v)
-	c.record(ctx, key, name, storedOutcome(v, outcome, err))
+	c.record(ctx, key, name, c.storedOutcome(v, outcome, err))
 	f.resolve(v, err)
 	return f, true
 }
@@ -389,7 +389,7 @@ func (w *watch[T]) get(ctx context.Context) {
 	}
 	if err == nil {
 		if ok, outcome, jerr := w.kind.settled(v, w.name, hint); ok {
-			w.c.record(ctx, w.key, w.name, storedOutcome(v, outcome, jerr))
+			w.c.record(ctx, w.key, w.name, w.c.storedOutcome(v, outcome, jerr))
 			w.finish(v, jerr)
 			return
 		}
@@ -512,7 +512,7 @@ func (w *watch[T]) closeWith(err error) {
 // never blocks, so its calls skip the timer, which would be most of what a
 // registration costs.
 func (c *Client) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	if c.store == Store(c.recv.memory) {
+	if c.ownStore() {
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, storeTimeout)
@@ -531,13 +531,21 @@ func (c *Client) record(ctx context.Context, key, name string, o Outcome) {
 	}
 }
 
-// storedOutcome is what the Store keeps of a final job: its state, the error
-// text the JobError carries, and the job itself when it is small.
-func storedOutcome(v any, state string, err error) Outcome {
+// ownStore reports whether the Store is the Receiver's own MemoryStore,
+// which no other process reads.
+func (c *Client) ownStore() bool { return c.store == Store(c.recv.memory) }
+
+// storedOutcome is what the Store keeps of a final job: its state, the
+// error text the JobError carries, and, for a store other replicas read,
+// the job itself when it is small, so that their waiters need no get.
+func (c *Client) storedOutcome(v any, state string, err error) Outcome {
 	o := Outcome{State: state}
 	var je *JobError
 	if errors.As(err, &je) {
 		o.Code, o.Message = je.Code, je.Message
+	}
+	if c.ownStore() {
+		return o
 	}
 	if b, err := json.Marshal(v); err == nil && len(b) <= maxValue {
 		o.Value = b

@@ -45,9 +45,3 @@ func (h *closeHooks) run() {
 		k.fn()
 	}
 }
-
-func (h *closeHooks) len() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.fns)
-}

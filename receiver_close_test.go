@@ -67,3 +67,9 @@ func TestClosedClientsLeaveNoHook(t *testing.T) {
 		t.Fatalf("%d close hooks left after every Client closed", n)
 	}
 }
+
+func (h *closeHooks) len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.fns)
+}

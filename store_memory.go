@@ -371,17 +371,3 @@ func (s *MemoryStore) hint(key string) {
 		sub.mu.Unlock()
 	}
 }
-
-// memoryStats is what tests and benchmarks read of a MemoryStore.
-type memoryStats struct {
-	Jobs, Orphans, Outcomes, IDs int
-	OrphansExpired               uint64
-}
-
-func (s *MemoryStore) stats() memoryStats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.expire(s.cfg.Now())
-	return memoryStats{Jobs: s.jobs.Len(), Orphans: s.orphans.Len(), Outcomes: s.outcomes.Len(),
-		IDs: s.ids.Len(), OrphansExpired: s.expired}
-}

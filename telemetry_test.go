@@ -51,7 +51,10 @@ func newObserved(t *testing.T, opts gemhooktest.Options, cfg Config) *observed {
 	}))
 	t.Cleanup(o.hooks.Close)
 	o.secret = o.emu.RegisterWebhook(o.hooks.URL + "/hook")
+	// A store set in the config, as replicas share one: outcomes then
+	// carry the job, and attaching to a settled job reads it from there.
 	r, err := NewReceiver(ReceiverConfig{Secrets: []string{o.secret}, JWKSURL: o.emu.JWKSURL,
+		Store:  NewMemoryStore(MemoryStoreConfig{}),
 		Logger: o.logs.logger(), TracerProvider: o.spans, MeterProvider: o.meters})
 	if err != nil {
 		t.Fatal(err)
