@@ -263,10 +263,7 @@ func (w *watch[T]) look(ctx context.Context, registered, mustGet bool) (ask, ok 
 		rec, err = w.c.store.Register(sctx, w.key, w.pending())
 	}
 	cancel()
-	if ctx.Err() != nil {
-		return false, false // closing
-	}
-	if err == nil && registered && rec.Job == nil && rec.Outcome == nil {
+	if err == nil && registered && rec.Job == nil && rec.Outcome == nil && ctx.Err() == nil {
 		// The Store forgot the job (a server restarted without
 		// persistence, say), and with it any event it had taken: register
 		// it again and ask the API once.
@@ -276,7 +273,7 @@ func (w *watch[T]) look(ctx context.Context, registered, mustGet bool) (ask, ok 
 		mustGet = true
 	}
 	if ctx.Err() != nil {
-		return false, false
+		return false, false // closing
 	}
 	if err != nil {
 		w.storeFailed(ctx, err)
