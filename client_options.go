@@ -50,9 +50,9 @@ func WithUserMetadata(m map[string]any) SubmitOption {
 	}
 }
 
-// webhook is the webhook part of one submission, built from the client's
+// jobWebhook is the webhook part of one submission, built from the client's
 // mode, the genai config the caller passed and the options.
-type webhook struct {
+type jobWebhook struct {
 	uris     []string
 	metadata map[string]any
 	token    string
@@ -64,7 +64,7 @@ type webhook struct {
 // project mode no config is sent unless the caller asked for metadata:
 // whether an empty URI list would displace the project's webhooks is not
 // documented, so gemhook does not find out on the caller's jobs.
-func (c *Client) plan(callerURIs []string, callerMeta map[string]any, opts []SubmitOption) (*webhook, error) {
+func (c *Client) plan(callerURIs []string, callerMeta map[string]any, opts []SubmitOption) (*jobWebhook, error) {
 	var s submitConfig
 	for _, o := range opts {
 		o(&s)
@@ -90,7 +90,7 @@ func (c *Client) plan(callerURIs []string, callerMeta map[string]any, opts []Sub
 	}
 	tok := newToken()
 	meta[TokenKey] = tok
-	return &webhook{uris: uris, metadata: meta, token: tok}, nil
+	return &jobWebhook{uris: uris, metadata: meta, token: tok}, nil
 }
 
 // genaiWebhook is plan for the genai.WebhookConfig that batches and video

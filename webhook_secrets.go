@@ -1,138 +1,80 @@
 package gemhook
 
 import (
-	"context"
-	"log/slog"
-	"sync"
-	"time"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 
-	"github.com/gemhook/gemhook/internal/reconcile"
+	"github.com/gemhook/gemhook/internal/signature"
 )
 
-// hookState is what a Client knows of its project webhooks' secrets: the
-// ones it was issued, and when each previous one stops being needed. One
-// scheduler entry covers every retirement, fired on the Client's scheduler,
-// so Close stops it with the rest.
-type hookState struct {
-	sched interface {
-		Schedule(*reconcile.Entry, reconcile.Task, time.Time) bool
-	}
-	now  func() time.Time
-	log  *slog.Logger
-	recv *Receiver // the Client's Receiver, which holds the secrets
-
-	mu    sync.Mutex
-	known map[string][]knownSecret // webhook id -> secrets, newest first
-	entry reconcile.Entry
-	due   time.Time // when entry fires; zero: not scheduled
-}
-
-type knownSecret struct {
-	value  string
-	retire time.Time // zero: current
-}
-
-// issued records the first secret of a new webhook and adds it to the
-// Receiver.
-func (st *hookState) issued(ctx context.Context, id, secret string) error {
-	if err := st.add(ctx, id, secret); err != nil {
+// AddSecret starts accepting deliveries signed with a project-level secret,
+// for example the new one returned by rotating a webhook's signing secret.
+// Keep the old secret until Gemini stops signing with it (24 hours after a
+// default rotation), then remove it. Adding a secret twice is a no-op. It is
+// safe to call while deliveries are being verified.
+func (r *Receiver) AddSecret(secret string) error {
+	k, err := decodeSecret(secret)
+	if err != nil {
 		return err
 	}
-	st.mu.Lock()
-	st.known[id] = []knownSecret{{value: secret}}
-	st.mu.Unlock()
+	r.secretsMu.Lock()
+	defer r.secretsMu.Unlock()
+	old := r.secrets.Load()
+	if indexKey(old.keys, k) >= 0 {
+		return nil
+	}
+	keys := make([][]byte, 0, len(old.keys)+1)
+	keys = append(append(keys, k), old.keys...)
+	r.secrets.Store(newSecretSet(keys))
 	return nil
 }
 
-// rotated adds a rotated-in secret and schedules the retirement of the
-// webhook's previous ones. A previous secret already due to retire keeps
-// its earlier time, as Gemini keeps its earlier expiry.
-func (st *hookState) rotated(ctx context.Context, id, secret string) error {
-	if err := st.add(ctx, id, secret); err != nil {
-		return err
-	}
-	retire := st.now().Add(SecretRevocationDelay + retireSkew)
-	st.mu.Lock()
-	prev := st.known[id]
-	for i := range prev {
-		if prev[i].retire.IsZero() {
-			prev[i].retire = retire
-		}
-	}
-	st.known[id] = append([]knownSecret{{value: secret}}, prev...)
-	st.scheduleLocked()
-	st.mu.Unlock()
-	if len(prev) == 0 {
-		st.log.LogAttrs(ctx, slog.LevelInfo, "rotated webhook secret; its previous secrets were not issued to this client: remove them from the receiver after the delay",
-			slog.String("webhook", id), slog.Time("after", retire))
-	} else {
-		st.log.LogAttrs(ctx, slog.LevelInfo, "rotated webhook secret",
-			slog.String("webhook", id), slog.Int("retiring", len(prev)), slog.Time("at", retire))
-	}
-	return nil
-}
-
-func (st *hookState) add(ctx context.Context, id, secret string) error {
-	if _, err := decodeSecret(secret); err != nil {
-		return err
-	}
-	return st.recv.AddSecret(secret)
-}
-
-// current returns the secrets this Client holds for webhook id.
-func (st *hookState) current(id string) []string {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	var out []string
-	for _, k := range st.known[id] {
-		out = append(out, k.value)
-	}
-	return out
-}
-
-// Fire implements reconcile.Task; it runs on the scheduler's goroutine.
-func (st *hookState) Fire(time.Time) { st.sweep() }
-
-// sweep removes the secrets whose retirement is due and schedules the next.
-// It runs when the entry fires and, cheaply, on every webhook call, which
-// covers a clock that jumped past a pending timer.
-func (st *hookState) sweep() {
-	now := st.now()
-	var drop []string
-	st.mu.Lock()
-	for id, ks := range st.known {
-		keep := ks[:0]
-		for _, k := range ks {
-			if !k.retire.IsZero() && !now.Before(k.retire) {
-				drop = append(drop, k.value)
-			} else {
-				keep = append(keep, k)
-			}
-		}
-		clear(ks[len(keep):])
-		st.known[id] = keep
-	}
-	st.due = time.Time{}
-	st.scheduleLocked()
-	st.mu.Unlock()
-	for _, s := range drop {
-		st.recv.RemoveSecret(s)
-	}
-}
-
-func (st *hookState) scheduleLocked() {
-	var next time.Time
-	for _, ks := range st.known {
-		for _, k := range ks {
-			if !k.retire.IsZero() && (next.IsZero() || k.retire.Before(next)) {
-				next = k.retire
-			}
-		}
-	}
-	if next.IsZero() || (!st.due.IsZero() && !next.Before(st.due)) {
+// RemoveSecret stops accepting deliveries signed with secret. A secret that
+// is not configured, or not a valid secret, is ignored. Deliveries being
+// verified at that moment may still be checked against it.
+func (r *Receiver) RemoveSecret(secret string) {
+	k, err := decodeSecret(secret)
+	if err != nil {
 		return
 	}
-	if st.sched.Schedule(&st.entry, st, next) {
-		st.due = next
+	r.secretsMu.Lock()
+	defer r.secretsMu.Unlock()
+	old := r.secrets.Load()
+	i := indexKey(old.keys, k)
+	if i < 0 {
+		return
 	}
+	keys := make([][]byte, 0, len(old.keys)-1)
+	keys = append(append(keys, old.keys[:i]...), old.keys[i+1:]...)
+	r.secrets.Store(newSecretSet(keys))
+}
+
+func decodeSecret(s string) ([]byte, error) {
+	k, err := signature.DecodeSecret(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidSecret, err)
+	}
+	return k, nil
+}
+
+// indexKey compares in constant time per key: the keys are secrets.
+func indexKey(keys [][]byte, k []byte) int {
+	at := -1
+	for i, have := range keys {
+		if hmac.Equal(have, k) {
+			at = i
+		}
+	}
+	return at
+}
+
+// signerOf names a project secret without revealing it: events remember
+// which secret verified them, and Clients which secrets are theirs
+// (Config.Secrets), so that one tenant's secret cannot speak for another
+// tenant's jobs.
+func signerOf(key []byte) string {
+	sum := sha256.Sum256(append([]byte("gemhook signer\x00"), key...))
+	return hex.EncodeToString(sum[:12])
 }
