@@ -220,7 +220,7 @@
 // ErrClosed. Future.SubmitErr reports the submission's error without
 // blocking, since the creating calls return after Gemini has answered;
 // WaitAll's error is a *WaitAllError listing each failed future once.
-// PingWebhook and SelfTest return their own sentinels (ErrPingNotDelivered,
-// ErrPingRejected, ErrSignatureMismatch, ErrWrongSecret, ...), wrapping the
+// PingWebhook and SelfTest return a *CheckError: errors.Is tells
+// ErrNotDelivered from ErrRejected, its Reason says why, and it wraps the
 // Receiver's verification error where there was one.
 package gemhook

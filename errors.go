@@ -64,3 +64,83 @@ func (e *JobError) outcome() string {
 	}
 	return s
 }
+
+// Errors from PingWebhook and SelfTest, which check the path from Gemini
+// to this Receiver. Branch on these two; a *CheckError says why.
+var (
+	// ErrNotDelivered: the ping or probe never reached this Receiver. The
+	// URL was unreachable or redirected, something else answered for it, or
+	// no ping arrived before the context ended.
+	ErrNotDelivered = errors.New("gemhook: webhook check: not delivered to this receiver")
+	// ErrRejected: it reached this Receiver, which refused it.
+	ErrRejected = errors.New("gemhook: webhook check: rejected")
+)
+
+// CheckReason says why a PingWebhook or SelfTest check failed.
+type CheckReason string
+
+// The reasons a check fails. The first three match ErrNotDelivered, the
+// others ErrRejected.
+const (
+	// ReasonNotDelivered: no ping reached the Receiver before the context
+	// ended (PingWebhook). Gemini retries a failed ping for hours.
+	ReasonNotDelivered CheckReason = "not delivered"
+	// ReasonUnreachable: the URL could not be reached, or it redirected,
+	// which Gemini does not follow (SelfTest).
+	ReasonUnreachable CheckReason = "unreachable"
+	// ReasonElsewhere: something answered at the URL, but not this
+	// Receiver: another service, a missing route, another process
+	// (SelfTest).
+	ReasonElsewhere CheckReason = "answered by something else"
+	// ReasonRejected: the Receiver refused the delivery; CheckError.Err is
+	// its verification error when known, and Detail the likely cause.
+	ReasonRejected CheckReason = "rejected"
+	// ReasonSignatureMismatch: the ping was signed with a secret this
+	// Client holds, yet its signature does not match the bytes that
+	// arrived: something on the way changed the body or the webhook-id and
+	// webhook-timestamp headers, typically a proxy that re-encodes JSON.
+	ReasonSignatureMismatch CheckReason = "signature does not match the delivered body"
+	// ReasonWrongSecret: the Receiver does not hold the secret the ping is
+	// signed with.
+	ReasonWrongSecret CheckReason = "receiver lacks the webhook's signing secret"
+	// ReasonBodyAltered: the Receiver accepts a probe whose body is "{}",
+	// which every JSON re-encoder writes back unchanged, but refuses one
+	// with ordinary JSON, so something on the way re-encodes bodies; Gemini's
+	// signatures would fail the same way (SelfTest).
+	ReasonBodyAltered CheckReason = "request body altered on the way"
+)
+
+// CheckError is the error of a failed PingWebhook or SelfTest. It matches
+// ErrNotDelivered or ErrRejected under errors.Is, and unwraps to what was
+// observed: the Receiver's verification error (ErrNoMatchingSignature,
+// ErrTimestampTooOld, ...), a transport error, or the context's error.
+type CheckError struct {
+	Check  string      // "ping" or "self-test"
+	Target string      // the webhook id (ping) or the URL (self-test)
+	Reason CheckReason // why it failed
+	Detail string      // what was seen and what to do about it; may be empty
+	Err    error       // the underlying error; may be nil
+}
+
+func (e *CheckError) Error() string {
+	s := "gemhook: " + e.Check + " " + e.Target + ": " + string(e.Reason)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	if e.Detail != "" {
+		s += "; " + e.Detail
+	}
+	return s
+}
+
+func (e *CheckError) Unwrap() error { return e.Err }
+
+// Is matches ErrNotDelivered or ErrRejected, whichever e's reason falls
+// under.
+func (e *CheckError) Is(target error) bool {
+	switch e.Reason {
+	case ReasonNotDelivered, ReasonUnreachable, ReasonElsewhere:
+		return target == ErrNotDelivered
+	}
+	return target == ErrRejected
+}

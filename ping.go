@@ -13,34 +13,14 @@ import (
 	"github.com/gemhook/gemhook/internal/signature"
 )
 
-// Errors from PingWebhook. A rejected ping wraps ErrPingRejected, the
-// Receiver's own verification error (ErrNoMatchingSignature,
-// ErrTimestampTooOld, ...), and ErrSignatureMismatch or ErrWrongSecret
-// when the cause could be told.
-var (
-	// ErrPingNotDelivered: no ping reached the Receiver before the
-	// context ended.
-	ErrPingNotDelivered = errors.New("gemhook: webhook ping not delivered")
-	// ErrPingRejected: the ping reached the Receiver and failed verification.
-	ErrPingRejected = errors.New("gemhook: webhook ping rejected")
-	// ErrSignatureMismatch: the ping was signed with a secret this Client
-	// holds, yet its signature does not match the bytes that arrived:
-	// something between Gemini and the Receiver changed the body or the
-	// webhook-id and webhook-timestamp headers, typically a proxy or
-	// framework that re-encodes JSON.
-	ErrSignatureMismatch = errors.New("gemhook: signature does not match the delivered body")
-	// ErrWrongSecret: the Receiver does not hold the secret the ping is
-	// signed with.
-	ErrWrongSecret = errors.New("gemhook: receiver lacks the webhook's signing secret")
-)
-
 // PingWebhook asks Gemini to ping webhook id and waits until the Client's
 // Receiver has verified the ping: nil means the whole path works, from
 // Gemini through any proxies to a signature check with a secret the
 // Receiver holds. Otherwise it says what went wrong, within ctx's
 // deadline: the ping was rejected (how, and why when that can be told), or
-// it did not arrive at all (ErrPingNotDelivered, which also wraps ctx's
-// error). Give ctx a deadline: Gemini retries a failed ping for hours.
+// it did not arrive at all. Either way the error is a *CheckError matching
+// ErrRejected or ErrNotDelivered (which also wraps ctx's error). Give ctx
+// a deadline: Gemini retries a failed ping for hours.
 func (c *Client) PingWebhook(ctx context.Context, id string) error {
 	if c.isClosed() {
 		return ErrClosed
@@ -71,16 +51,15 @@ func (c *Client) PingWebhook(ctx context.Context, id string) error {
 		case <-c.work.ctx.Done():
 			return ErrClosed
 		case <-ctx.Done():
-			err := fmt.Errorf("%w: webhook %s: no ping reached the receiver in time (%w); "+
-				"check that the webhook's URI leads to this receiver and that nothing in between answers for it",
-				ErrPingNotDelivered, id, ctx.Err())
+			e := &CheckError{Check: "ping", Target: id, Reason: ReasonNotDelivered, Err: ctx.Err(),
+				Detail: "check that the webhook's URI leads to this receiver and that nothing in between answers for it"}
 			if others > 0 {
-				err = fmt.Errorf("%w; meanwhile %d other deliveries were rejected, the last with: %w", err, others, lastOther)
+				e.Detail += fmt.Sprintf("; meanwhile %d other deliveries were rejected, the last with: %v", others, lastOther)
 			}
 			if n := w.dropped.Load(); n > 0 {
-				err = fmt.Errorf("%w; %d deliveries arrived too fast to inspect", err, n)
+				e.Detail += fmt.Sprintf("; %d deliveries arrived too fast to inspect", n)
 			}
-			return err
+			return e
 		}
 	}
 }
@@ -113,29 +92,30 @@ func namesWebhook(body []byte, id string) bool {
 // issued it can tell a changed body (the secret does not verify the bytes
 // that arrived either) from a Receiver that lacks the secret (it does).
 func pingRejected(id string, o observation, secrets []string, r *Receiver) error {
-	base := fmt.Errorf("%w: webhook %s: %w", ErrPingRejected, id, o.err)
+	e := &CheckError{Check: "ping", Target: id, Reason: ReasonRejected, Err: o.err}
 	switch {
 	case errors.Is(o.err, ErrTimestampTooOld), errors.Is(o.err, ErrTimestampTooNew):
-		return fmt.Errorf("%w; the receiver's clock and Gemini's differ by more than the tolerance, or a proxy held the request", base)
+		e.Detail = "the receiver's clock and Gemini's differ by more than the tolerance, or a proxy held the request"
 	case errors.Is(o.err, ErrMissingHeader), errors.Is(o.err, ErrInvalidHeader), errors.Is(o.err, ErrInvalidTimestamp):
-		return fmt.Errorf("%w; something between Gemini and the receiver dropped or rewrote the webhook-* headers", base)
+		e.Detail = "something between Gemini and the receiver dropped or rewrote the webhook-* headers"
 	case errors.Is(o.err, ErrPayloadTooLarge):
-		return fmt.Errorf("%w; raise ReceiverConfig.MaxBodyBytes", base)
+		e.Detail = "raise ReceiverConfig.MaxBodyBytes"
 	case !errors.Is(o.err, ErrNoMatchingSignature):
-		return base
+	case len(secrets) > 0 && signedWithAny(o.header, o.body, secrets):
+		e.Reason = ReasonWrongSecret
+		e.Detail = "the ping verifies with a secret this client was issued, so the receiver was built or changed without it"
+	case len(secrets) > 0:
+		e.Reason = ReasonSignatureMismatch
+		e.Detail = "the secret this client holds for the webhook does not verify the bytes that arrived, " +
+			"so they were changed on the way: a proxy or framework re-encoding the JSON body, or rewriting webhook-id or webhook-timestamp"
+	case len(r.secrets.Load().keys) == 0:
+		e.Reason = ReasonWrongSecret
+		e.Detail = "the receiver holds no project secret: add the webhook's secret to ReceiverConfig.Secrets"
+	default:
+		e.Detail = "either the receiver's secrets do not include the webhook's (rotate it with RotateWebhookSecret " +
+			"so this client knows it) or the body was changed on the way (a proxy re-encoding JSON)"
 	}
-	if len(secrets) > 0 {
-		if signedWithAny(o.header, o.body, secrets) {
-			return fmt.Errorf("%w: %w; the ping verifies with a secret this client was issued, so the receiver was built or changed without it", base, ErrWrongSecret)
-		}
-		return fmt.Errorf("%w: %w; the secret this client holds for the webhook does not verify the bytes that arrived, "+
-			"so they were changed on the way: a proxy or framework re-encoding the JSON body, or rewriting webhook-id or webhook-timestamp", base, ErrSignatureMismatch)
-	}
-	if len(r.secrets.Load().keys) == 0 {
-		return fmt.Errorf("%w: %w; the receiver holds no project secret: add the webhook's secret to ReceiverConfig.Secrets", base, ErrWrongSecret)
-	}
-	return fmt.Errorf("%w; either the receiver's secrets do not include the webhook's (rotate it with RotateWebhookSecret "+
-		"so this client knows it) or the body was changed on the way (a proxy re-encoding JSON)", base)
+	return e
 }
 
 // signedWithAny reports whether any v1 entry of the delivery verifies with

@@ -52,9 +52,17 @@ func TestPingVerdictComesFromItsOwnWebhook(t *testing.T) {
 			default:
 				t.Fatal("A's ping did not arrive while B's was awaited")
 			}
-			if !errors.Is(err, ErrPingNotDelivered) || errors.Is(err, ErrPingRejected) {
+			if !errors.Is(err, ErrNotDelivered) || errors.Is(err, ErrRejected) {
 				t.Fatalf("B's ping: %v", err)
 			}
 		})
 	}
+}
+
+// reasonOf is the reason of a *CheckError in err's chain, or "".
+func reasonOf(err error) CheckReason {
+	if ce, ok := errors.AsType[*CheckError](err); ok {
+		return ce.Reason
+	}
+	return ""
 }

@@ -48,9 +48,9 @@ type ProjectWebhook struct {
 	// webhook: Gemini shows a secret once. Store it if other processes
 	// verify deliveries too.
 	Secret string
-	// Secrets counts the signing secrets Gemini holds for the webhook: two
+	// NumSecrets counts the signing secrets Gemini holds for the webhook: two
 	// while a rotated-out secret is still valid.
-	Secrets int
+	NumSecrets int
 }
 
 // EnsureWebhook makes the project's webhook for uri exist, subscribed to
@@ -237,7 +237,7 @@ func (c *Client) RotateWebhookSecret(ctx context.Context, id string) (secret str
 }
 
 func projectWebhook(w *webhooks.Webhook) *ProjectWebhook {
-	ph := &ProjectWebhook{URI: w.URI, Secrets: len(w.SigningSecrets)}
+	ph := &ProjectWebhook{URI: w.URI, NumSecrets: len(w.SigningSecrets)}
 	if w.ID != nil {
 		ph.ID = *w.ID
 	}

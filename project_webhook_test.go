@@ -422,8 +422,7 @@ func TestPingThroughReencodingProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = s.c.PingWebhook(ctx, ph.ID)
-	if !errors.Is(err, ErrPingRejected) || !errors.Is(err, ErrSignatureMismatch) || !errors.Is(err, ErrNoMatchingSignature) ||
-		errors.Is(err, ErrWrongSecret) {
+	if !errors.Is(err, ErrRejected) || reasonOf(err) != ReasonSignatureMismatch || !errors.Is(err, ErrNoMatchingSignature) {
 		t.Fatalf("err %v", err)
 	}
 	if !strings.Contains(err.Error(), "re-encoding") || !strings.Contains(err.Error(), ph.ID) {
@@ -444,7 +443,7 @@ func TestPingWrongSecret(t *testing.T) {
 		}
 		s.r.RemoveSecret(ph.Secret)
 		err = s.c.PingWebhook(ctx, ph.ID)
-		if !errors.Is(err, ErrPingRejected) || !errors.Is(err, ErrWrongSecret) || errors.Is(err, ErrSignatureMismatch) {
+		if !errors.Is(err, ErrRejected) || reasonOf(err) != ReasonWrongSecret {
 			t.Fatalf("err %v", err)
 		}
 	})
@@ -453,7 +452,7 @@ func TestPingWrongSecret(t *testing.T) {
 		s.emu.RegisterWebhook(s.url, "batch.succeeded")
 		id := s.emu.Webhooks()[0].ID
 		err := s.c.PingWebhook(pwCtx(t, 10*time.Second), id)
-		if !errors.Is(err, ErrWrongSecret) || !strings.Contains(err.Error(), "ReceiverConfig.Secrets") {
+		if reasonOf(err) != ReasonWrongSecret || !strings.Contains(err.Error(), "ReceiverConfig.Secrets") {
 			t.Fatalf("err %v", err)
 		}
 	})
@@ -462,7 +461,7 @@ func TestPingWrongSecret(t *testing.T) {
 		s.emu.RegisterWebhook(s.url, "batch.succeeded")
 		id := s.emu.Webhooks()[0].ID
 		err := s.c.PingWebhook(pwCtx(t, 10*time.Second), id)
-		if !errors.Is(err, ErrPingRejected) || !errors.Is(err, ErrNoMatchingSignature) ||
+		if !errors.Is(err, ErrRejected) || reasonOf(err) != ReasonRejected || !errors.Is(err, ErrNoMatchingSignature) ||
 			!strings.Contains(err.Error(), "RotateWebhookSecret") {
 			t.Fatalf("err %v", err)
 		}
@@ -494,7 +493,7 @@ func TestPingNotDelivered(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	err = s.c.PingWebhook(ctx, ph.ID)
-	if !errors.Is(err, ErrPingNotDelivered) || !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, ErrNotDelivered) || reasonOf(err) != ReasonNotDelivered || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v", err)
 	}
 }
@@ -502,7 +501,7 @@ func TestPingNotDelivered(t *testing.T) {
 func TestPingUnknownWebhookAndClosedClient(t *testing.T) {
 	t.Cleanup(leaktest.Check(t))
 	s := newPWStack(t, pwOptions{})
-	if err := s.c.PingWebhook(pwCtx(t, 5*time.Second), "nope"); err == nil || errors.Is(err, ErrPingNotDelivered) {
+	if err := s.c.PingWebhook(pwCtx(t, 5*time.Second), "nope"); err == nil || errors.Is(err, ErrNotDelivered) {
 		t.Fatalf("unknown webhook: %v", err)
 	}
 	if s.r.watch.n.Load() != 0 {
@@ -637,7 +636,7 @@ func TestListWebhooks(t *testing.T) {
 		t.Fatalf("%v, %v", got, err)
 	}
 	w := got[0]
-	if w.ID != ph.ID || w.URI != s.url || w.State != WebhookEnabled || w.Secret != "" || w.Secrets != 2 ||
+	if w.ID != ph.ID || w.URI != s.url || w.State != WebhookEnabled || w.Secret != "" || w.NumSecrets != 2 ||
 		strings.Join(w.Events, ",") != "batch.succeeded,video.generated" {
 		t.Fatalf("listed %+v", w)
 	}

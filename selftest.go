@@ -20,26 +20,6 @@ import (
 // with the body "{}" follows; OnEvent sees that one with an empty Type.)
 const ProbeType = "gemhook.probe"
 
-// Errors from SelfTest. Each wraps what was observed (status, transport
-// error) in its message.
-var (
-	// ErrProbeUnreachable: the URL could not be reached, or it redirected
-	// (Gemini does not follow redirects).
-	ErrProbeUnreachable = errors.New("gemhook: self-test: webhook URL unreachable")
-	// ErrProbeNotReceived: something answered at the URL, but not this
-	// Receiver: another service, a missing route, a different process.
-	ErrProbeNotReceived = errors.New("gemhook: self-test: probe did not reach this receiver")
-	// ErrProbeBodyAltered: this Receiver accepts a probe whose body is
-	// "{}", which every JSON re-encoder writes back unchanged, but rejects
-	// one with ordinary JSON, so something on the way re-encodes bodies;
-	// Gemini's signatures would fail the same way.
-	ErrProbeBodyAltered = errors.New("gemhook: self-test: request body altered on the way")
-	// ErrProbeRejected: the endpoint refused correctly signed probes: the
-	// webhook-* headers are dropped or changed on the way, or the URL leads
-	// to another receiver.
-	ErrProbeRejected = errors.New("gemhook: self-test: probe rejected")
-)
-
 // probeTimeout bounds one probe request when ctx has no earlier deadline.
 const probeTimeout = 10 * time.Second
 
@@ -49,7 +29,8 @@ const probeTimeout = 10 * time.Second
 // this Client's Receiver with its bytes and headers unchanged. It catches
 // URLs that lead elsewhere, redirects, and proxies that re-encode bodies.
 // The probe is signed with a throwaway secret the Receiver accepts only
-// for the duration of the test.
+// for the duration of the test. A failed check is a *CheckError matching
+// ErrNotDelivered or ErrRejected.
 func (c *Client) SelfTest(ctx context.Context) error {
 	if c.isClosed() {
 		return ErrClosed
@@ -86,28 +67,31 @@ func (r *Receiver) SelfTest(ctx context.Context, url string) error {
 	// The first probe is fragile on purpose: spacing, escapes and key order
 	// that any re-encoding would change.
 	status, seen, err := r.probe(ctx, hc, url, key, fragileProbe)
+	fail := func(reason CheckReason, err error, detail string, a ...any) error {
+		return &CheckError{Check: "self-test", Target: url, Reason: reason, Err: err, Detail: fmt.Sprintf(detail, a...)}
+	}
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w: %s: %w", ErrProbeUnreachable, url, err)
+		return fail(ReasonUnreachable, err, "")
 	case status >= 300 && status < 400:
-		return fmt.Errorf("%w: %s answered %d (a redirect); give Gemini the final URL", ErrProbeUnreachable, url, status)
+		return fail(ReasonUnreachable, nil, "it answered %d (a redirect); give Gemini the final URL", status)
 	case seen && status >= 200 && status < 300:
 		return nil
 	case seen:
-		return fmt.Errorf("%w: %s: this receiver saw the probe, but the endpoint answered %d", ErrProbeRejected, url, status)
+		return fail(ReasonRejected, nil, "this receiver saw the probe, but the endpoint answered %d", status)
 	case status >= 200 && status < 300:
-		return fmt.Errorf("%w: %s answered %d, but this receiver never saw the probe; the URL leads elsewhere", ErrProbeNotReceived, url, status)
+		return fail(ReasonElsewhere, nil, "it answered %d, but this receiver never saw the probe; the URL leads elsewhere", status)
 	case status != http.StatusUnauthorized && status != http.StatusBadRequest:
-		return fmt.Errorf("%w: %s answered %d; is the receiver mounted at that path?", ErrProbeNotReceived, url, status)
+		return fail(ReasonElsewhere, nil, "it answered %d; is the receiver mounted at that path?", status)
 	}
 	// Rejected: see whether a body that survives re-encoding gets through.
 	status2, seen2, err := r.probe(ctx, hc, url, key, sturdyProbe)
 	if err == nil && seen2 && status2 >= 200 && status2 < 300 {
-		return fmt.Errorf("%w: %s refused a probe with ordinary JSON (%d) but took one whose body was {}; "+
-			"a proxy or framework re-encodes request bodies: pass them through byte for byte", ErrProbeBodyAltered, url, status)
+		return fail(ReasonBodyAltered, nil, "it refused a probe with ordinary JSON (%d) but took one whose body was {}; "+
+			"a proxy or framework re-encodes request bodies: pass them through byte for byte", status)
 	}
-	return fmt.Errorf("%w: %s answered %d to correctly signed probes; the webhook-id, webhook-timestamp or "+
-		"webhook-signature headers are changed on the way, or the URL leads to another receiver", ErrProbeRejected, url, status)
+	return fail(ReasonRejected, nil, "it answered %d to correctly signed probes; the webhook-id, webhook-timestamp or "+
+		"webhook-signature headers are changed on the way, or the URL leads to another receiver", status)
 }
 
 // probe posts one probe and reports the status and whether this Receiver

@@ -61,24 +61,31 @@ func TestSelfTest(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for path, want := range map[string]error{
-		"/hook":      nil,
-		"/reencoded": ErrProbeBodyAltered,
-		"/stripped":  ErrProbeRejected,
-		"/retimed":   ErrProbeRejected,
-		"/elsewhere": ErrProbeNotReceived,
-		"/missing":   ErrProbeNotReceived,
-		"/moved":     ErrProbeUnreachable,
+	for path, want := range map[string]CheckReason{
+		"/hook":      "",
+		"/reencoded": ReasonBodyAltered,
+		"/stripped":  ReasonRejected,
+		"/retimed":   ReasonRejected,
+		"/elsewhere": ReasonElsewhere,
+		"/missing":   ReasonElsewhere,
+		"/moved":     ReasonUnreachable,
 	} {
 		err := r.SelfTest(ctx, srv.URL+path)
-		if !errors.Is(err, want) || (want == nil) != (err == nil) {
-			t.Errorf("%s: %v, want %v", path, err, want)
+		if reasonOf(err) != want || (want == "") != (err == nil) {
+			t.Errorf("%s: %v, want %q", path, err, want)
+		}
+		sentinel := ErrRejected
+		if want == ReasonElsewhere || want == ReasonUnreachable {
+			sentinel = ErrNotDelivered
+		}
+		if err != nil && !errors.Is(err, sentinel) {
+			t.Errorf("%s: %v is not %v", path, err, sentinel)
 		}
 		if err != nil && !strings.Contains(err.Error(), srv.URL+path) {
 			t.Errorf("%s: message %q does not name the URL", path, err)
 		}
 	}
-	if err := r.SelfTest(ctx, dead); !errors.Is(err, ErrProbeUnreachable) {
+	if err := r.SelfTest(ctx, dead); reasonOf(err) != ReasonUnreachable || !errors.Is(err, ErrNotDelivered) {
 		t.Errorf("dead port: %v", err)
 	}
 	if err := r.SelfTest(ctx, "ftp://x/hook"); !errors.Is(err, ErrInvalidWebhookURI) {

@@ -79,7 +79,7 @@ type hookOut struct {
 }
 
 func webhookJSON(ph *gemhook.ProjectWebhook) hookOut {
-	return hookOut{ID: ph.ID, URI: ph.URI, State: ph.State, Events: ph.Events, Secret: ph.Secret, Secrets: ph.Secrets}
+	return hookOut{ID: ph.ID, URI: ph.URI, State: ph.State, Events: ph.Events, Secret: ph.Secret, Secrets: ph.NumSecrets}
 }
 
 func rotate(ctx context.Context, e *env, args []string) error {
