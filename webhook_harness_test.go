@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -117,6 +118,19 @@ func newHarness(t testing.TB, cfg ReceiverConfig) *harness {
 	}
 	h.r = r
 	return h
+}
+
+// holdDispatch makes dispatches block until release is closed and then
+// return result; entered is closed when the first one starts.
+func (h *harness) holdDispatch(result error) (entered, release chan struct{}) {
+	entered, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.hook = func(context.Context, *Event) error {
+		once.Do(func() { close(entered) })
+		<-release
+		return result
+	}
+	return entered, release
 }
 
 // post sends a POST with hdr and body through ServeHTTP.

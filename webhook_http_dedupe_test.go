@@ -37,14 +37,7 @@ func TestDuplicateResigned(t *testing.T) {
 // wait for it.
 func TestDuplicateConcurrent(t *testing.T) {
 	h := newHarness(t, ReceiverConfig{})
-	entered := make(chan struct{})
-	release := make(chan struct{})
-	var once sync.Once
-	h.hook = func(context.Context, *Event) error {
-		once.Do(func() { close(entered) })
-		<-release
-		return nil
-	}
+	entered, release := h.holdDispatch(nil)
 	d := eventDelivery(t, vecID, eventBody)
 	codes := make(chan int, 50)
 	var wg sync.WaitGroup
@@ -67,13 +60,7 @@ func TestDuplicateConcurrent(t *testing.T) {
 // ends) is answered 503 and changes nothing.
 func TestDuplicateWaitBounded(t *testing.T) {
 	h := newHarness(t, ReceiverConfig{})
-	entered := make(chan struct{})
-	release := make(chan struct{})
-	h.hook = func(context.Context, *Event) error {
-		close(entered)
-		<-release
-		return nil
-	}
+	entered, release := h.holdDispatch(nil)
 	d := eventDelivery(t, vecID, eventBody)
 	first := make(chan int)
 	go func() { first <- h.post(d.hdr, d.body).Code }()
@@ -95,13 +82,7 @@ func TestDuplicateWaitBounded(t *testing.T) {
 // the next retry is dispatched afresh.
 func TestDuplicateSharesFailure(t *testing.T) {
 	h := newHarness(t, ReceiverConfig{})
-	entered := make(chan struct{})
-	release := make(chan struct{})
-	h.hook = func(context.Context, *Event) error {
-		close(entered)
-		<-release
-		return errFull
-	}
+	entered, release := h.holdDispatch(errFull)
 	d := eventDelivery(t, vecID, eventBody)
 	first := make(chan int)
 	go func() { first <- h.post(d.hdr, d.body).Code }()

@@ -99,6 +99,24 @@ func fastTimeouts(r *Receiver) {
 	}
 }
 
+// slowClient is a Receiver served with fastTimeouts and a raw connection
+// to it, for tests of clients that write slowly; stop shuts both down.
+func slowClient(t *testing.T) (h *harness, conn net.Conn, stop func()) {
+	t.Helper()
+	h = newHarness(t, ReceiverConfig{})
+	fastTimeouts(h.r)
+	url, done := serve(t, h.r)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, conn, func() {
+		conn.Close()
+		h.r.Shutdown(context.Background())
+		<-done
+	}
+}
+
 // trickle writes s one byte at a time until the server hangs up or s runs
 // out, and reports whether the server hung up before the end.
 func trickle(conn net.Conn, s string, gap time.Duration) (cut bool) {
@@ -127,36 +145,22 @@ func closedBy(t *testing.T, conn net.Conn) string {
 // H-b: headers trickled byte by byte are cut off at ReadHeaderTimeout.
 func TestSlowHeaders(t *testing.T) {
 	defer leaktest.Check(t)()
-	h := newHarness(t, ReceiverConfig{})
-	fastTimeouts(h.r)
-	url, done := serve(t, h.r)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	h, conn, stop := slowClient(t)
+	defer stop()
 	hdr := "POST /hooks/gemini HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + strings.Repeat("X-Pad: y\r\n", 200)
 	go trickle(conn, hdr, 5*time.Millisecond) // 2 s of headers at this pace
 	if resp := closedBy(t, conn); strings.HasPrefix(resp, "HTTP/1.1 2") {
 		t.Fatalf("slow headers were accepted: %q", resp)
 	}
 	h.untouched(t)
-	h.r.Shutdown(context.Background())
-	<-done
 }
 
 // H-c: a body trickled byte by byte is cut off at ReadTimeout and not
 // acknowledged, so the sender retries.
 func TestSlowBody(t *testing.T) {
 	defer leaktest.Check(t)()
-	h := newHarness(t, ReceiverConfig{})
-	fastTimeouts(h.r)
-	url, done := serve(t, h.r)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	h, conn, stop := slowClient(t)
+	defer stop()
 	d := eventDelivery(t, vecID, eventBody)
 	if _, err := io.WriteString(conn, requestHead(d, len(d.body))); err != nil {
 		t.Fatal(err)
@@ -170,8 +174,6 @@ func TestSlowBody(t *testing.T) {
 		}
 	}
 	h.untouched(t)
-	h.r.Shutdown(context.Background())
-	<-done
 }
 
 // requestHead is the request line and headers of d, declaring a body of
