@@ -9,6 +9,7 @@ import (
 
 // SubmitErr tells at once, without waiting, whether the job was created.
 func TestSubmitErrDoesNotBlock(t *testing.T) {
+	t.Parallel()
 	fx := newClientFixture(t, noPolls)
 	ok := fx.c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)
 	if err := ok.SubmitErr(); err != nil || ok.Name() == "" {

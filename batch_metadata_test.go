@@ -55,8 +55,6 @@ func metadataRefusingProxy(t *testing.T, target string, refused *atomic.Int64) *
 // metadata fails with the API's error and the issue named.
 func TestBatchMetadataRefused(t *testing.T) {
 	t.Cleanup(leaktest.Check(t))
-	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
-	t.Setenv("GOOGLE_GENAI_USE_ENTERPRISE", "")
 	delivered := make(chan string, 16)
 	emu := gemhooktest.NewServer(gemhooktest.Options{OnDelivery: func(d gemhooktest.Delivery) {
 		if d.Result == gemhooktest.Delivered {
@@ -135,6 +133,7 @@ func TestBatchMetadataRefused(t *testing.T) {
 }
 
 func TestMetadataRefusedRecognises(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		err  error
 		want bool

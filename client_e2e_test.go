@@ -39,8 +39,6 @@ type stack struct {
 
 func newStack(t *testing.T, opts gemhooktest.Options, cfg Config) *stack {
 	t.Helper()
-	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
-	t.Setenv("GOOGLE_GENAI_USE_ENTERPRISE", "")
 	s := &stack{emu: gemhooktest.NewServer(opts), transport: &http.Transport{}}
 	t.Cleanup(s.emu.Close)
 	t.Cleanup(s.transport.CloseIdleConnections)
@@ -314,6 +312,7 @@ func TestRestartRedeliveredWebhookSettles(t *testing.T) {
 // the wrong key) and a stale replay of a genuine one never settle anything
 // or touch the hub; the genuine delivery afterwards still does.
 func TestForgedDeliveryNeverSettles(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, gemhooktest.Options{JobDuration: -1}, Config{Fallback: Fallback{Disabled: true}})
 	ctx := waitCtx(t)
 	f := s.c.SubmitBatch(ctx, "gemini-test", inlined("x"), nil)
@@ -368,7 +367,6 @@ func TestForgedDeliveryNeverSettles(t *testing.T) {
 // and a delivery signed for one tenant is refused at the other's path.
 func TestTenantsNeverCross(t *testing.T) {
 	t.Cleanup(leaktest.Check(t))
-	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
 	mux := http.NewServeMux()
 	front := httptest.NewServer(mux)
 	defer front.Close()

@@ -95,7 +95,6 @@ func (f *fakeBatches) getCount(name string) int {
 
 func (f *fakeBatches) genai(t testing.TB) *genai.Client {
 	t.Helper()
-	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
 	gc, err := genai.NewClient(context.Background(), &genai.ClientConfig{
 		APIKey:      "test-key",
 		Backend:     genai.BackendGeminiAPI,

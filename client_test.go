@@ -82,6 +82,7 @@ func waitCtx(t *testing.T) context.Context {
 var noPolls = Config{Fallback: Fallback{Disabled: true}, WebhookURL: "https://hooks.example/gemini"}
 
 func TestNewRefusesBadConfig(t *testing.T) {
+	t.Parallel()
 	fake := newFakeBatches(t)
 	gc := fake.genai(t)
 	r := newOfflineReceiver(t)
@@ -172,6 +173,7 @@ func TestEventBeforeCreateReturns(t *testing.T) {
 }
 
 func TestFailedBatchGivesJobError(t *testing.T) {
+	t.Parallel()
 	fx := newClientFixture(t, noPolls)
 	f := fx.c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)
 	fx.fake.set(f.Name(), "BATCH_STATE_EXPIRED")
@@ -191,6 +193,7 @@ func TestFailedBatchGivesJobError(t *testing.T) {
 }
 
 func TestCancelledWaitLeavesFuturePending(t *testing.T) {
+	t.Parallel()
 	fx := newClientFixture(t, noPolls)
 	f := fx.c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -252,6 +255,7 @@ func TestCloseSettlesPendingWithErrClosed(t *testing.T) {
 }
 
 func TestAwaitBatchOnFinishedJob(t *testing.T) {
+	t.Parallel()
 	fx := newClientFixture(t, noPolls)
 	fx.fake.set("batches/done", "BATCH_STATE_SUCCEEDED")
 	job, err := fx.c.AwaitBatch("done").Wait(waitCtx(t))
@@ -293,6 +297,7 @@ func TestFallbackPollSettlesSilentJob(t *testing.T) {
 }
 
 func TestMismatchedTokenIsIgnored(t *testing.T) {
+	t.Parallel()
 	fx := newClientFixture(t, noPolls)
 	f := fx.c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)
 	fx.fake.set(f.Name(), "BATCH_STATE_SUCCEEDED")
@@ -308,6 +313,7 @@ func TestMismatchedTokenIsIgnored(t *testing.T) {
 }
 
 func TestUnknownEventsAreAccepted(t *testing.T) {
+	t.Parallel()
 	fx := newClientFixture(t, noPolls)
 	for _, ev := range []*Event{
 		{Type: "model.tuned", Resource: "tunedModels/x"},
@@ -325,6 +331,7 @@ func TestUnknownEventsAreAccepted(t *testing.T) {
 }
 
 func TestWaitAll(t *testing.T) {
+	t.Parallel()
 	fx := newClientFixture(t, noPolls)
 	ok := fx.c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)
 	bad := fx.c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)

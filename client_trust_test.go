@@ -141,6 +141,7 @@ func TestTenantSecretSpeaksOnlyForItsClient(t *testing.T) {
 // The Receiver's own MemoryStore has no other reader: an outcome there is
 // kept without the job, which would only cost a JSON encoding per job.
 func TestOwnStoreKeepsNoJobValues(t *testing.T) {
+	t.Parallel()
 	fx := newClientFixture(t, noPolls)
 	f := fx.c.SubmitBatch(waitCtx(t), "m", &genai.BatchJobSource{FileName: "files/in"}, nil)
 	fx.fake.set(f.Name(), "BATCH_STATE_SUCCEEDED")

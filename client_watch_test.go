@@ -66,6 +66,7 @@ func TestCloseDuringRegisterLeavesNoWaiter(t *testing.T) {
 // A long Fallback.After must not overflow the backoff: 24h shifted by the
 // step wrapped negative, and rand.N panicked on the worker goroutine.
 func TestBackoffLongAfterDoesNotOverflow(t *testing.T) {
+	t.Parallel()
 	fx := newClientFixture(t, Config{Fallback: Fallback{After: 24 * time.Hour, Every: 48 * time.Hour}})
 	for _, step := range []uint8{0, 1, 17, 20, 40, 255} {
 		w := &watch[*genai.BatchJob]{c: fx.c, kind: batchKind, step: step}
@@ -86,7 +87,6 @@ func TestBackoffLongAfterDoesNotOverflow(t *testing.T) {
 // instead of being retried for ever.
 func TestAwaitMissingInteractionFails(t *testing.T) {
 	t.Cleanup(leaktest.Check(t))
-	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
 	var gets atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/interactions/") {
@@ -123,6 +123,7 @@ func TestAwaitMissingInteractionFails(t *testing.T) {
 }
 
 func TestPermanentStatuses(t *testing.T) {
+	t.Parallel()
 	for code, want := range map[int]bool{400: true, 401: true, 403: true, 404: true, 408: false, 429: false, 500: false, 503: false} {
 		if got := permanent(genai.APIError{Code: code}); got != want {
 			t.Errorf("permanent(%d) = %v, want %v", code, got, want)

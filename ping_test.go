@@ -13,9 +13,11 @@ import (
 // about the awaited one: rejected, it is not blamed on it, and verified,
 // it does not pass for it.
 func TestPingVerdictComesFromItsOwnWebhook(t *testing.T) {
+	t.Parallel()
 	for _, holdsA := range []bool{false, true} {
 		name := map[bool]string{false: "other ping rejected", true: "other ping verified"}[holdsA]
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			seenA := make(chan struct{}, 8)
 			s := newPWStack(t, pwOptions{front: func(next http.Handler) http.Handler {
 				return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

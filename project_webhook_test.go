@@ -48,8 +48,6 @@ type pwOptions struct {
 
 func newPWStack(t *testing.T, o pwOptions) *pwStack {
 	t.Helper()
-	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
-	t.Setenv("GOOGLE_GENAI_USE_ENTERPRISE", "")
 	s := &pwStack{logs: &syncBuffer{}}
 	if !o.noClock {
 		s.clock = fakeclock.New(time.Now())
@@ -209,6 +207,7 @@ func TestEnsureWebhookCreatesUpdatesAndIsIdempotent(t *testing.T) {
 }
 
 func TestEnsureWebhookEventTypo(t *testing.T) {
+	t.Parallel()
 	s := newPWStack(t, pwOptions{})
 	_, err := s.c.EnsureWebhook(pwCtx(t, 5*time.Second), s.url, "batch.succeeded", "batch.completed")
 	var ne *EventNameError
@@ -283,6 +282,7 @@ func TestEnsureWebhookBringsBackDisabledWebhook(t *testing.T) {
 }
 
 func TestEnsureWebhookLeavesUserDisabledWebhook(t *testing.T) {
+	t.Parallel()
 	s := newPWStack(t, pwOptions{})
 	ctx := pwCtx(t, 10*time.Second)
 	ph, err := s.c.EnsureWebhook(ctx, s.url, "batch.succeeded")
@@ -373,6 +373,7 @@ func TestRotateWhileDeliveriesFlow(t *testing.T) {
 // TestRotateTwiceKeepsEarlierRetirement: a second rotation within the window
 // does not postpone the first secret's removal, and retires the second.
 func TestRotateTwiceKeepsEarlierRetirement(t *testing.T) {
+	t.Parallel()
 	s := newPWStack(t, pwOptions{})
 	ctx := pwCtx(t, 10*time.Second)
 	ph, err := s.c.EnsureWebhook(ctx, s.url, "batch.succeeded")
@@ -404,6 +405,7 @@ func TestRotateTwiceKeepsEarlierRetirement(t *testing.T) {
 }
 
 func TestRotateUnknownWebhook(t *testing.T) {
+	t.Parallel()
 	s := newPWStack(t, pwOptions{})
 	if _, err := s.c.RotateWebhookSecret(pwCtx(t, 5*time.Second), "nope"); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("err %v", err)
@@ -434,6 +436,7 @@ func TestPingThroughReencodingProxy(t *testing.T) {
 }
 
 func TestPingWrongSecret(t *testing.T) {
+	t.Parallel()
 	t.Run("receiver lost the issued secret", func(t *testing.T) {
 		s := newPWStack(t, pwOptions{})
 		ctx := pwCtx(t, 10*time.Second)
@@ -619,6 +622,7 @@ func TestPingEndsOnClose(t *testing.T) {
 // ListWebhooks reports what Gemini holds, including how many secrets are
 // valid: one, then two while a rotated-out secret lives on.
 func TestListWebhooks(t *testing.T) {
+	t.Parallel()
 	s := newPWStack(t, pwOptions{})
 	ctx := pwCtx(t, 10*time.Second)
 	if got, err := s.c.ListWebhooks(ctx); err != nil || len(got) != 0 {

@@ -109,8 +109,6 @@ func TestSelfTest(t *testing.T) {
 
 func TestClientSelfTest(t *testing.T) {
 	t.Cleanup(leaktest.Check(t))
-	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
-	t.Setenv("GOOGLE_GENAI_USE_ENTERPRISE", "")
 	r := newProbeReceiver(t, nil)
 	srv := httptest.NewServer(r)
 	defer srv.Close()

@@ -23,6 +23,7 @@ func newTestMemory(cfg MemoryStoreConfig) (*MemoryStore, *fakeclock.Clock) {
 var finished = JobEvent{Type: "batch.succeeded", Terminal: true}
 
 func TestMemoryOrphansExpireAndBound(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, clock := newTestMemory(MemoryStoreConfig{MaxOrphans: 2, EventTTL: time.Minute})
 	for _, k := range []string{"batches/1", "batches/2"} {
@@ -44,6 +45,7 @@ func TestMemoryOrphansExpireAndBound(t *testing.T) {
 }
 
 func TestMemoryOutcomesEvictOldestWhenFull(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, clock := newTestMemory(MemoryStoreConfig{MaxOutcomes: 2})
 	for _, k := range []string{"batches/1", "batches/2", "batches/3"} {
@@ -64,6 +66,7 @@ func TestMemoryOutcomesEvictOldestWhenFull(t *testing.T) {
 // registering; the event it left behind must go with it, not hold a slot
 // of the bounded buffer until it expires.
 func TestMemorySettleDropsOrphan(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, _ := newTestMemory(MemoryStoreConfig{MaxOrphans: 1})
 	if _, err := s.Deliver(ctx, "batches/early", "id:e", finished); err != nil {
@@ -78,6 +81,7 @@ func TestMemorySettleDropsOrphan(t *testing.T) {
 }
 
 func TestMemoryLeaseFollowsItsClock(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, clock := newTestMemory(MemoryStoreConfig{})
 	if ok, _ := s.Lease(ctx, "k", "a", time.Minute); !ok {

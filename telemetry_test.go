@@ -39,8 +39,6 @@ type observed struct {
 
 func newObserved(t *testing.T, opts gemhooktest.Options, cfg Config) *observed {
 	t.Helper()
-	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
-	t.Setenv("GOOGLE_GENAI_USE_ENTERPRISE", "")
 	o := &observed{emu: gemhooktest.NewServer(opts), spans: newSpans(), meters: newMeters(), logs: &logs{}}
 	t.Cleanup(o.emu.Close)
 	o.hooks = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -277,6 +275,7 @@ func TestTelemetryAttach(t *testing.T) {
 // the class of the failure; later records say how many were left out. The
 // metric counts every one.
 func TestForgedFloodLogsBounded(t *testing.T) {
+	t.Parallel()
 	clock := fakeclock.New(time.Unix(1_800_000_000, 0))
 	l, sp, m := &logs{}, newSpans(), newMeters()
 	secret := "whsec_" + "dGVsZW1ldHJ5LXRlc3Qtc2VjcmV0LTMyLWJ5dGVzIQ=="
@@ -342,6 +341,7 @@ func TestForgedFloodLogsBounded(t *testing.T) {
 // Each result of a delivery is counted once, with its class: accepted,
 // duplicate, rejected before and after Verify, unavailable after Close.
 func TestDeliveryResultsCounted(t *testing.T) {
+	t.Parallel()
 	l, sp, m := &logs{}, newSpans(), newMeters()
 	r, err := NewReceiver(ReceiverConfig{Secrets: []string{vecSecret}, JWKSURL: "http://127.0.0.1:1/jwks.json",
 		Logger: l.logger(), TracerProvider: sp, MeterProvider: m})

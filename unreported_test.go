@@ -18,8 +18,6 @@ import (
 // created elsewhere and no webhook config: nothing will report them.
 func unreportedStack(t *testing.T, fb Fallback) (*gemhooktest.Server, *genai.Client, *Client, *syncBuffer) {
 	t.Helper()
-	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
-	t.Setenv("GOOGLE_GENAI_USE_ENTERPRISE", "")
 	emu := gemhooktest.NewServer(gemhooktest.Options{JobDuration: -1})
 	t.Cleanup(emu.Close)
 	tr := &http.Transport{}
@@ -83,6 +81,7 @@ func TestAttachedUnreportedJobIsPolledAtLoopPace(t *testing.T) {
 // An enabled project webhook subscribed to the job's events is expected
 // to report it; jobs of other families are not.
 func TestExpectsWebhookFromProjectSubscriptions(t *testing.T) {
+	t.Parallel()
 	emu, _, c, _ := unreportedStack(t, Fallback{})
 	emu.RegisterWebhook("https://hooks.example/a", "batch.succeeded")
 	if !c.expectsWebhook(waitCtx(t), "batches/x") {
@@ -94,6 +93,7 @@ func TestExpectsWebhookFromProjectSubscriptions(t *testing.T) {
 }
 
 func TestNewRefusesNegativeUnreported(t *testing.T) {
+	t.Parallel()
 	fake := newFakeBatches(t)
 	if _, err := New(Config{GenAI: fake.genai(t), Receiver: newOfflineReceiver(t), Fallback: Fallback{Unreported: -1}}); err == nil {
 		t.Fatal("negative Fallback.Unreported accepted")

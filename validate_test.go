@@ -14,6 +14,7 @@ import (
 // Bad input is refused before any call to Gemini, with an error that says
 // what to change, instead of a 404 or a panic inside genai.
 func TestBadInputNeverReachesTheAPI(t *testing.T) {
+	t.Parallel()
 	fx := newClientFixture(t, noPolls)
 	ctx := waitCtx(t)
 	src := &genai.BatchJobSource{FileName: "files/in"}

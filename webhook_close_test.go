@@ -10,6 +10,7 @@ import (
 )
 
 func TestNewRefusesClosedReceiver(t *testing.T) {
+	t.Parallel()
 	fake := newFakeBatches(t)
 	r := newOfflineReceiver(t)
 	r.Close()
@@ -53,6 +54,7 @@ func TestReceiverCloseClosesItsClients(t *testing.T) {
 // Clients that come and go on one long-lived Receiver leave nothing
 // behind in it.
 func TestClosedClientsLeaveNoHook(t *testing.T) {
+	t.Parallel()
 	fake := newFakeBatches(t)
 	gc := fake.genai(t)
 	r := newOfflineReceiver(t)

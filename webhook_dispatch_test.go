@@ -29,6 +29,7 @@ func (s *flakyStore) Deliver(ctx context.Context, key, id string, ev JobEvent) (
 // A store that cannot take an event makes the delivery a 503, which Gemini
 // retries; nothing is remembered, so the retry is taken.
 func TestStoreErrorAnswers503AndLosesNothing(t *testing.T) {
+	t.Parallel()
 	st := &flakyStore{MemoryStore: NewMemoryStore(MemoryStoreConfig{})}
 	h := newHarness(t, ReceiverConfig{Store: st})
 	st.down.Store(true)
@@ -56,6 +57,7 @@ func TestStoreErrorAnswers503AndLosesNothing(t *testing.T) {
 // Two replicas over one store: a retry that lands on the other replica is
 // acknowledged there and handled once, cluster-wide.
 func TestRetryOnAnotherReplicaIsADuplicate(t *testing.T) {
+	t.Parallel()
 	st := NewMemoryStore(MemoryStoreConfig{})
 	a := newHarness(t, ReceiverConfig{Store: st})
 	b := newHarness(t, ReceiverConfig{Store: st})
@@ -85,6 +87,7 @@ func (s *forgetfulStore) Subscribe(hint func(string), resync func(bool)) func() 
 // A resync that says the store lost its records makes every waiter ask the
 // API: an event the store had taken may be gone with them.
 func TestLostStoreMakesWaitersAsk(t *testing.T) {
+	t.Parallel()
 	st := &forgetfulStore{MemoryStore: NewMemoryStore(MemoryStoreConfig{})}
 	r, err := NewReceiver(ReceiverConfig{Store: st})
 	if err != nil {

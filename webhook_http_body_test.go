@@ -16,6 +16,7 @@ import (
 // Gemini's events are thin; the default cap is sized for them, not for the
 // megabyte a sender may declare.
 func TestDefaultMaxBodyBytesSmall(t *testing.T) {
+	t.Parallel()
 	if DefaultMaxBodyBytes > 64<<10 {
 		t.Fatalf("DefaultMaxBodyBytes = %d, want at most 64 KiB", DefaultMaxBodyBytes)
 	}

@@ -9,6 +9,7 @@ import (
 
 // a delivery posted twice is dispatched and reported once.
 func TestDuplicateSequential(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, ReceiverConfig{})
 	d := eventDelivery(t, vecID, eventBody)
 	for i := range 3 {
@@ -22,6 +23,7 @@ func TestDuplicateSequential(t *testing.T) {
 // A retry is re-signed with a new timestamp but keeps its webhook-id: it
 // is still a duplicate.
 func TestDuplicateResigned(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, ReceiverConfig{})
 	for _, ts := range []string{vecTS, "1614265390"} {
 		hdr := signedHeader(t, vecSecret, vecID, ts, []byte(eventBody))
@@ -36,6 +38,7 @@ func TestDuplicateResigned(t *testing.T) {
 // dispatched once; those that arrive while the first is being dispatched
 // wait for it.
 func TestDuplicateConcurrent(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, ReceiverConfig{})
 	entered, release := h.holdDispatch(nil)
 	d := eventDelivery(t, vecID, eventBody)
@@ -59,6 +62,7 @@ func TestDuplicateConcurrent(t *testing.T) {
 // A duplicate that gives up waiting for the first (its request context
 // ends) is answered 503 and changes nothing.
 func TestDuplicateWaitBounded(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, ReceiverConfig{})
 	entered, release := h.holdDispatch(nil)
 	d := eventDelivery(t, vecID, eventBody)
@@ -81,6 +85,7 @@ func TestDuplicateWaitBounded(t *testing.T) {
 // Duplicates waiting on a dispatch that fails share its failure (503), and
 // the next retry is dispatched afresh.
 func TestDuplicateSharesFailure(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, ReceiverConfig{})
 	entered, release := h.holdDispatch(errFull)
 	d := eventDelivery(t, vecID, eventBody)
@@ -111,6 +116,7 @@ func TestDuplicateSharesFailure(t *testing.T) {
 // a forged request carrying the id of a genuine delivery to come
 // does not make the genuine one a duplicate.
 func TestForgedIDDoesNotBlock(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, ReceiverConfig{})
 	d := eventDelivery(t, vecID, eventBody)
 	forged := d.hdr.Clone()

@@ -33,6 +33,7 @@ func eventDelivery(t testing.TB, id, body string) delivery {
 // H-a: a body over the cap is refused without being read when its length
 // is declared, and without reading much past the cap when it is not.
 func TestBodyTooLarge(t *testing.T) {
+	t.Parallel()
 	big := bytes.Repeat([]byte("x"), 2<<20)
 	d := eventDelivery(t, vecID, string(big))
 	for _, declared := range []bool{true, false} {
@@ -68,6 +69,7 @@ func TestBodyTooLarge(t *testing.T) {
 
 // A body at the cap is accepted.
 func TestBodyAtCap(t *testing.T) {
+	t.Parallel()
 	body := `{"type":"x","pad":"` + strings.Repeat("p", 200) + `"}`
 	h := newHarness(t, ReceiverConfig{MaxBodyBytes: int64(len(body))})
 	d := eventDelivery(t, vecID, body)
@@ -79,6 +81,7 @@ func TestBodyAtCap(t *testing.T) {
 
 // H-d, H-e, H-f: method and media type are checked before anything else.
 func TestMethodAndMediaType(t *testing.T) {
+	t.Parallel()
 	type tc struct {
 		name   string
 		method string
@@ -128,6 +131,7 @@ func TestMethodAndMediaType(t *testing.T) {
 // H-g, H-h: a verified body that is not an event object is 400 and
 // remembers nothing; an unknown event type is accepted.
 func TestVerifiedBodies(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, body string
 		status     int
@@ -151,6 +155,7 @@ func TestVerifiedBodies(t *testing.T) {
 // receiver keeps serving, and a retry of the same delivery does not run
 // OnEvent again.
 func TestOnEventPanic(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, ReceiverConfig{OnEvent: func(context.Context, *Event) { panic("user bug") }})
 	d := eventDelivery(t, vecID, eventBody)
 	for i := range 2 {
@@ -170,6 +175,7 @@ func TestOnEventPanic(t *testing.T) {
 
 // 503 cases: the sender must retry, and nothing is remembered.
 func TestUnavailable(t *testing.T) {
+	t.Parallel()
 	t.Run("dispatch refuses", func(t *testing.T) {
 		h := newHarness(t, ReceiverConfig{})
 		full := errors.New("orphan buffer full")
@@ -232,6 +238,7 @@ func wantUnavailable(t *testing.T, rec *httptest.ResponseRecorder) {
 // The status of every error Verify can return: 400 for malformed requests,
 // 401 for failed authentication, 413, 503; never 3xx or 410.
 func TestStatusOfErrors(t *testing.T) {
+	t.Parallel()
 	cases := map[error]int{
 		ErrMissingHeader:       400,
 		errNoSignature:         401,

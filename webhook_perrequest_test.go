@@ -61,6 +61,7 @@ func TestProjectOnlyRefusesPerRequest(t *testing.T) {
 // New refuses per-request webhooks aimed at a receiver that would refuse
 // every one of them, and says what to set.
 func TestNewRefusesWebhookURLWithoutJWKS(t *testing.T) {
+	t.Parallel()
 	fake := newFakeBatches(t)
 	r, err := NewReceiver(ReceiverConfig{Secrets: []string{vecSecret}})
 	if err != nil {

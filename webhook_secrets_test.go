@@ -9,6 +9,7 @@ import (
 )
 
 func TestAddRemoveSecret(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, ReceiverConfig{})
 	newSecret := "whsec_" + randB64(t, 32)
 	signedNew := func(id string) delivery {
@@ -53,6 +54,7 @@ func TestAddRemoveSecret(t *testing.T) {
 // Rotating while deliveries are verified: deliveries signed with a secret
 // that stays configured all pass, under the race detector.
 func TestRotationUnderLoad(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, ReceiverConfig{})
 	churn := "whsec_" + randB64(t, 32)
 	stop := make(chan struct{})

@@ -82,6 +82,7 @@ func check(t *testing.T, d delivery, status int, want error) {
 }
 
 func TestStandardWebhooksCases(t *testing.T) {
+	t.Parallel()
 	tooOld := strconv.FormatInt(vecTime.Unix()-301, 10)
 	tooNew := strconv.FormatInt(vecTime.Unix()+301, 10)
 	edgeOld := strconv.FormatInt(vecTime.Unix()-300, 10)
@@ -198,6 +199,7 @@ func TestStandardWebhooksCases(t *testing.T) {
 
 // S-1, checked further: the event is the vector's, and the scheme is v1.
 func TestVectorEvent(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, ReceiverConfig{})
 	d := vector(t)
 	ev, err := h.r.Verify(context.Background(), d.hdr, d.body)
@@ -211,6 +213,7 @@ func TestVectorEvent(t *testing.T) {
 
 // S-18: secrets that cannot be keys are refused when the Receiver is made.
 func TestBadSecretsRefused(t *testing.T) {
+	t.Parallel()
 	short := "whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 23)) // Standard Webhooks: 24 to 64 bytes
 	for _, s := range []string{"", "whsec_", "whsec_!!!", "   ", "whsec_ab$d", "whsec_====", "whsec_a", "whsec_AAAAAAAA", short} {
 		r, err := NewReceiver(ReceiverConfig{Secrets: []string{vecSecret, s}, JWKSURL: "http://127.0.0.1:1/"})
@@ -225,6 +228,7 @@ func TestBadSecretsRefused(t *testing.T) {
 
 // Every accepted spelling of one secret verifies the same signatures.
 func TestSecretForms(t *testing.T) {
+	t.Parallel()
 	key := make([]byte, 32)
 	rand.Read(key)
 	padded := base64.StdEncoding.EncodeToString(key) // 32 bytes: one '='
@@ -245,6 +249,7 @@ func TestSecretForms(t *testing.T) {
 // The unpadded vector secret decodes to the key Python's standardwebhooks
 // derives (computed there: base64.b64decode(s + "=")).
 func TestUnpaddedSecretKey(t *testing.T) {
+	t.Parallel()
 	const fromPython = "31f290f6bf06298aab4f08d43c3f082cf648a362da2da4b031f2"
 	k, err := decodeSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfK")
 	if err != nil {
@@ -268,6 +273,7 @@ func hexString(b []byte) string {
 // libraries, not from its whole second; a tolerance that is not a whole
 // number of seconds is kept as it is.
 func TestTimestampWindowSubSecond(t *testing.T) {
+	t.Parallel()
 	half := 500 * time.Millisecond
 	sec := func(d int64) string { return strconv.FormatInt(vecTime.Unix()+d, 10) }
 	for _, c := range []struct {

@@ -79,6 +79,7 @@ func TestLoopbackDelivery(t *testing.T) {
 }
 
 func TestServerLimitsSet(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, ReceiverConfig{})
 	srv := h.r.server()
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 ||

@@ -9,6 +9,7 @@ import (
 // NewReceiver refuses what New would: negative values and bad URLs are
 // ErrInvalidConfig, not silently the defaults.
 func TestNewReceiverRefusesBadConfig(t *testing.T) {
+	t.Parallel()
 	for name, cfg := range map[string]ReceiverConfig{
 		"negative tolerance": {Tolerance: -time.Second},
 		"negative body cap":  {MaxBodyBytes: -1},
