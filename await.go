@@ -2,8 +2,12 @@ package gemhook
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Future is the outcome of one job, available once the job has settled.
@@ -151,4 +155,106 @@ func WaitAll[T any](ctx context.Context, fs ...*Future[T]) ([]T, error) {
 		return vals, nil
 	}
 	return vals, &WaitAllError{Failed: failed, Total: len(fs)}
+}
+
+// SettledBy says what settled a job's future.
+type SettledBy string
+
+// How futures settle.
+const (
+	// SettledByWebhook: a verified webhook delivery said the job ended, and
+	// the confirming get agreed.
+	SettledByWebhook SettledBy = "webhook"
+	// SettledByPoll: a fallback poll found the job ended; no webhook about
+	// it had been accepted.
+	SettledByPoll SettledBy = "poll"
+	// SettledByAttach: the first look at the job found it ended (Await* on
+	// a job that had already ended, or a Create that returned a final job).
+	SettledByAttach SettledBy = "attach"
+	// SettledByStore: another replica (or another Client sharing the
+	// Receiver) recorded the outcome in the Store first.
+	SettledByStore SettledBy = "store"
+)
+
+// Settlement is how and when a future settled.
+type Settlement struct {
+	By SettledBy
+	// Ended is when the job ended at Gemini, as the API reports it
+	// (BatchJob.EndTime, Interaction.Updated); zero when it does not say,
+	// as for video operations.
+	Ended time.Time
+	// Noticed is when this process settled the future, on the Client's
+	// clock.
+	Noticed time.Time
+}
+
+// Late is how long after its end the job was noticed; 0 when Ended is
+// unknown.
+func (s Settlement) Late() time.Duration {
+	if s.Ended.IsZero() {
+		return 0
+	}
+	return max(s.Noticed.Sub(s.Ended), 0)
+}
+
+// Settlement reports how and when the job settled. ok is false while the
+// future is pending, and for one that settled without a job: its
+// submission failed, or its Client was closed first.
+func (f *Future[T]) Settlement() (s Settlement, ok bool) {
+	if !f.isReady() || f.settlement == nil {
+		return Settlement{}, false
+	}
+	return *f.settlement, true
+}
+
+// WaitAllError is WaitAll's error when some futures failed: which ones,
+// in order, out of how many. errors.As finds each *JobError through it.
+type WaitAllError struct {
+	Failed []Failure
+	Total  int // futures WaitAll waited for
+}
+
+// Failure is one failed future of a WaitAll.
+type Failure struct {
+	Index int    // position among WaitAll's futures
+	Name  string // job name; "" if the job was never created
+	Err   error  // a *JobError, a submission error, ErrInvalidArgument or ErrClosed
+}
+
+// Error names each job once: "gemhook: 2 of 5 jobs failed: batches/a
+// ended in JOB_STATE_FAILED (code 13: ...); batches/b: gemhook: closed".
+func (e *WaitAllError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "gemhook: %d of %d jobs failed: ", len(e.Failed), e.Total)
+	for i, f := range e.Failed {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.describe())
+	}
+	return b.String()
+}
+
+// Unwrap returns every failure's error, for errors.Is and errors.As.
+func (e *WaitAllError) Unwrap() []error {
+	errs := make([]error, len(e.Failed))
+	for i, f := range e.Failed {
+		errs[i] = f.Err
+	}
+	return errs
+}
+
+func (f Failure) describe() string {
+	var je *JobError
+	if errors.As(f.Err, &je) && je.Name == f.Name {
+		return je.Name + je.outcome()
+	}
+	msg := f.Err.Error()
+	switch {
+	case f.Name == "":
+		return fmt.Sprintf("#%d: %s", f.Index, msg)
+	case strings.Contains(msg, f.Name):
+		return msg
+	}
+	return f.Name + ": " + msg
 }
