@@ -147,31 +147,31 @@ func (h *harness) do(method string, hdr http.Header, body []byte) *httptest.Resp
 }
 
 // untouched fails t if anything stateful happened.
-func (h *harness) untouched(t testing.TB) {
+func (h *harness) untouched(t testing.TB) { t.Helper(); h.accepted(t, 0) }
+
+// acceptedOnce fails t unless exactly one delivery went through.
+func (h *harness) acceptedOnce(t testing.TB) { t.Helper(); h.accepted(t, 1) }
+
+// accepted fails t unless n deliveries were dispatched, remembered and
+// shown to OnEvent.
+func (h *harness) accepted(t testing.TB, n int) {
 	t.Helper()
-	if n := h.dispatched.Load(); n != 0 {
-		t.Errorf("dispatched %d times, want 0", n)
+	if got := int(h.dispatched.Load()); got != n {
+		t.Errorf("dispatched %d times, want %d", got, n)
 	}
-	if n := h.r.seen.Len(); n != 0 {
-		t.Errorf("dedupe holds %d entries, want 0", n)
+	if got := h.r.seen.Len(); got != n {
+		t.Errorf("dedupe holds %d entries, want %d", got, n)
 	}
-	if n := h.events.Load(); n != 0 {
-		t.Errorf("OnEvent ran %d times, want 0", n)
+	if got := int(h.events.Load()); got != n {
+		t.Errorf("OnEvent ran %d times, want %d", got, n)
 	}
 }
 
-// acceptedOnce fails t unless exactly one delivery went through.
-func (h *harness) acceptedOnce(t testing.TB) {
-	t.Helper()
-	if n := h.dispatched.Load(); n != 1 {
-		t.Errorf("dispatched %d times, want 1", n)
-	}
-	if n := h.r.seen.Len(); n != 1 {
-		t.Errorf("dedupe holds %d entries, want 1", n)
-	}
-	if n := h.events.Load(); n != 1 {
-		t.Errorf("OnEvent ran %d times, want 1", n)
-	}
+// postAsync posts d from another goroutine; the channel gets its status.
+func (h *harness) postAsync(d delivery) <-chan int {
+	code := make(chan int, 1)
+	go func() { code <- h.post(d.hdr, d.body).Code }()
+	return code
 }
 
 var errFull = errors.New("orphan buffer full")

@@ -66,8 +66,7 @@ func TestDuplicateWaitBounded(t *testing.T) {
 	h := newHarness(t, ReceiverConfig{})
 	entered, release := h.holdDispatch(nil)
 	d := eventDelivery(t, vecID, eventBody)
-	first := make(chan int)
-	go func() { first <- h.post(d.hdr, d.body).Code }()
+	first := h.postAsync(d)
 	<-entered
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -89,8 +88,7 @@ func TestDuplicateSharesFailure(t *testing.T) {
 	h := newHarness(t, ReceiverConfig{})
 	entered, release := h.holdDispatch(errFull)
 	d := eventDelivery(t, vecID, eventBody)
-	first := make(chan int)
-	go func() { first <- h.post(d.hdr, d.body).Code }()
+	first := h.postAsync(d)
 	<-entered
 	// Claim as a duplicate would, then wait through the receiver.
 	call, isFirst := h.r.seen.Claim(idKey(vecID))
