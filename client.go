@@ -202,7 +202,7 @@ func New(cfg Config) (*Client, error) {
 		c.now = time.Now
 	}
 	c.tel = newTelemetry(cfg.TracerProvider, cfg.MeterProvider)
-	c.sched = reconcile.New(reconcile.System{NowFunc: c.now})
+	c.sched = reconcile.New(c.now)
 	c.hooks = hookState{sched: c.sched, now: c.now, log: c.log, recv: c.recv, known: make(map[string][]knownSecret)}
 	c.work.init(confirmWorkers)
 	unhook, ok := cfg.Receiver.closing.add(func() { c.Close() })

@@ -18,67 +18,97 @@ import (
 	"github.com/gemhook/gemhook/internal/leaktest"
 )
 
-// lockedBuffer is an io.Writer the test can read while run writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// Tests that start the emulator are not parallel: leaktest, which checks
+// that each leaves no goroutine behind, counts every goroutine in the
+// process.
+
+// output is an io.Writer the test can read while run writes. Each write
+// signals changed, so that waiting for a line needs no polling.
+type output struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // capacity 1
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	n, err := o.b.Write(p)
+	o.mu.Unlock()
+	select {
+	case o.changed <- struct{}{}:
+	default:
+	}
+	return n, err
 }
 
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
 }
 
-// waitMatch waits until re matches the output and returns its submatches.
-func waitMatch(t *testing.T, out *lockedBuffer, re *regexp.Regexp) []string {
+// wait waits until re matches the output and returns its submatches.
+func (o *output) wait(t *testing.T, re string) []string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
+	timeout := time.After(10 * time.Second)
+	for {
+		if m := regexp.MustCompile(re).FindStringSubmatch(o.String()); m != nil {
 			return m
 		}
-		time.Sleep(2 * time.Millisecond)
+		select {
+		case <-o.changed:
+		case <-timeout:
+			t.Fatalf("output never matched %s:\n%s", re, o)
+		}
 	}
-	t.Fatalf("output never matched %s:\n%s", re, out)
-	return nil
+}
+
+// emulator is the command running in the background, delivering to a
+// receiver registered with -webhook.
+type emulator struct {
+	out  *output
+	hook string          // the receiver's URL
+	got  <-chan delivery // what the receiver was sent
+	stop func() error    // stops the command and returns run's error
+}
+
+// delivery is a request the receiver got.
+type delivery struct {
+	header http.Header
+	body   []byte
+}
+
+// start runs the command with args on a free loopback port until the test
+// ends, and checks that it left no goroutine running.
+func start(t *testing.T, args ...string) *emulator {
+	t.Helper()
+	t.Cleanup(leaktest.Check(t))
+	got := make(chan delivery, 10)
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- delivery{r.Header.Clone(), b}
+	}))
+	t.Cleanup(rc.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &emulator{out: &output{changed: make(chan struct{}, 1)}, hook: rc.URL, got: got}
+	done := make(chan error, 1)
+	args = append([]string{"-addr", "127.0.0.1:0", "-webhook", rc.URL}, args...)
+	go func() { done <- run(ctx, args, e.out, io.Discard) }()
+	e.stop = sync.OnceValue(func() error {
+		cancel()
+		return <-done
+	})
+	t.Cleanup(func() { e.stop() })
+	return e
 }
 
 // The command prints its URLs and the secret it issues, and a batch
 // created with curl-style JSON ends in a delivery signed with that secret.
 func TestRun(t *testing.T) {
-	t.Cleanup(leaktest.Check(t))
-	got := make(chan http.Header, 10)
-	bodies := make(chan []byte, 10)
-	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		got <- r.Header.Clone()
-		bodies <- b
-	}))
-	defer rc.Close()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-job-duration", "1ms", "-webhook", rc.URL}, out, io.Discard)
-	}()
-	stopped := false
-	defer func() {
-		if !stopped {
-			cancel()
-			<-done
-		}
-	}()
-	base := waitMatch(t, out, regexp.MustCompile(`base URL (http://127\.0\.0\.1:\d+)`))[1]
-	waitMatch(t, out, regexp.MustCompile(`JWKS     `+regexp.QuoteMeta(base)+`/\.well-known/jwks\.json`))
-	secret := waitMatch(t, out, regexp.MustCompile(`secret=(whsec_\S+)`))[1]
+	e := start(t, "-job-duration", "1ms")
+	base := e.out.wait(t, `base URL (http://127\.0\.0\.1:\d+)`)[1]
+	e.out.wait(t, `JWKS     `+regexp.QuoteMeta(base)+`/\.well-known/jwks\.json`)
+	secret := e.out.wait(t, `secret=(whsec_\S+)`)[1]
 
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
@@ -91,24 +121,22 @@ func TestRun(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("create: %d", resp.StatusCode)
 	}
-	h, body := <-got, <-bodies
+	d := <-e.got
 	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(h.Get("webhook-id") + "." + h.Get("webhook-timestamp") + "."))
-	mac.Write(body)
-	if want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)); h.Get("webhook-signature") != want {
-		t.Fatalf("signature %q, want %q", h.Get("webhook-signature"), want)
+	mac.Write([]byte(d.header.Get("webhook-id") + "." + d.header.Get("webhook-timestamp") + "."))
+	mac.Write(d.body)
+	if want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)); d.header.Get("webhook-signature") != want {
+		t.Fatalf("signature %q, want %q", d.header.Get("webhook-signature"), want)
 	}
-	waitMatch(t, out, regexp.MustCompile(`delivery batch\.succeeded batches/\S+ msg_\S+ -> `+regexp.QuoteMeta(rc.URL)+` attempt=1 scheme=v1 delivered status=200`))
-
-	cancel()
-	stopped = true
-	if err := <-done; err != nil {
+	e.out.wait(t, `delivery batch\.succeeded batches/\S+ msg_\S+ -> `+regexp.QuoteMeta(e.hook)+` attempt=1 scheme=v1 delivered status=200`)
+	if err := e.stop(); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestRunBadFlags(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"-outcome", "exploded"},
 		{"-drop-rate", "2"},
@@ -126,22 +154,9 @@ func TestRunBadFlags(t *testing.T) {
 // Jobs wait for the control API, which ends one with the outcome asked for;
 // quirk flags reach the emulator (a refused batch metadata config).
 func TestRunControl(t *testing.T) {
-	t.Cleanup(leaktest.Check(t))
-	events := make(chan []byte, 10)
-	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		events <- b
-	}))
-	defer rc.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-job-duration", "-1s", "-refuse-batch-metadata", "-webhook", rc.URL}, out, io.Discard)
-	}()
-	defer func() { cancel(); <-done }()
-	base := waitMatch(t, out, regexp.MustCompile(`control  (http://127\.0\.0\.1:\d+)/gemhooktest/`))[1]
-	waitMatch(t, out, regexp.MustCompile(`secret=whsec_`))
+	e := start(t, "-job-duration", "-1s", "-refuse-batch-metadata")
+	base := e.out.wait(t, `control  (http://127\.0\.0\.1:\d+)/gemhooktest/`)[1]
+	e.out.wait(t, `secret=whsec_`)
 
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
@@ -154,7 +169,7 @@ func TestRunControl(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if code, body := post("/v1beta/models/m:batchGenerateContent", `{"batch":{"inputConfig":{"fileName":"files/in"},"webhookConfig":{"uris":["`+rc.URL+`"],"userMetadata":{"k":"v"}}}}`); code != 400 || !strings.Contains(body, `Unknown name \"userMetadata\"`) {
+	if code, body := post("/v1beta/models/m:batchGenerateContent", `{"batch":{"inputConfig":{"fileName":"files/in"},"webhookConfig":{"uris":["`+e.hook+`"],"userMetadata":{"k":"v"}}}}`); code != 400 || !strings.Contains(body, `Unknown name \"userMetadata\"`) {
 		t.Fatalf("create with metadata: %d %s", code, body)
 	}
 	code, body := post("/v1beta/models/m:batchGenerateContent", `{"batch":{"inputConfig":{"fileName":"files/in"}}}`)
@@ -166,9 +181,9 @@ func TestRunControl(t *testing.T) {
 		t.Fatalf("finish: %d %s", code, body)
 	}
 	select {
-	case ev := <-events:
-		if !strings.Contains(string(ev), `"type":"batch.failed"`) {
-			t.Fatalf("event %s", ev)
+	case d := <-e.got:
+		if !strings.Contains(string(d.body), `"type":"batch.failed"`) {
+			t.Fatalf("event %s", d.body)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no delivery")

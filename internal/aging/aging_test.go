@@ -7,6 +7,7 @@ import (
 )
 
 func TestExpireAndBound(t *testing.T) {
+	t.Parallel()
 	a := New[int](time.Minute, 2)
 	t0 := time.Unix(0, 0)
 	if !a.Put("a", 1, t0, false) || !a.Put("b", 2, t0.Add(time.Second), false) {
@@ -33,6 +34,7 @@ func TestExpireAndBound(t *testing.T) {
 }
 
 func TestCompacts(t *testing.T) {
+	t.Parallel()
 	a := New[int](time.Hour, 1<<20)
 	now := time.Unix(0, 0)
 	for i := range 100_000 {

@@ -15,6 +15,7 @@ import (
 func newClock() *fakeclock.Clock { return fakeclock.New(time.Unix(1_700_000_000, 0)) }
 
 func TestClaimFinishRemembers(t *testing.T) {
+	t.Parallel()
 	s := New(Config{})
 	c, first := s.Claim("a")
 	if !first {
@@ -34,6 +35,7 @@ func TestClaimFinishRemembers(t *testing.T) {
 }
 
 func TestFailureReleases(t *testing.T) {
+	t.Parallel()
 	s := New(Config{})
 	c, _ := s.Claim("a")
 	w, _ := s.Claim("a")
@@ -53,6 +55,7 @@ func TestFailureReleases(t *testing.T) {
 }
 
 func TestWaitHonoursContext(t *testing.T) {
+	t.Parallel()
 	s := New(Config{})
 	c, _ := s.Claim("a")
 	w, _ := s.Claim("a")
@@ -65,6 +68,7 @@ func TestWaitHonoursContext(t *testing.T) {
 }
 
 func TestTTL(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	s := New(Config{TTL: time.Minute, Now: clk.Now})
 	c, _ := s.Claim("a")
@@ -85,6 +89,7 @@ func TestTTL(t *testing.T) {
 }
 
 func TestSizeCap(t *testing.T) {
+	t.Parallel()
 	const size = 100
 	s := New(Config{Size: size})
 	for i := range 10 * size {
@@ -112,6 +117,7 @@ func TestSizeCap(t *testing.T) {
 // An id whose entry expired behind a younger one (the clock went back) is
 // claimable, and keeps its new entry when its old ring slot is evicted.
 func TestReclaimAfterExpiry(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	s := New(Config{TTL: time.Minute, Size: 3, Now: clk.Now})
 	finish := func(id string) {
@@ -136,6 +142,7 @@ func TestReclaimAfterExpiry(t *testing.T) {
 }
 
 func TestConcurrentClaimsOneWinner(t *testing.T) {
+	t.Parallel()
 	s := New(Config{})
 	var winners, waited atomic.Int32
 	var wg sync.WaitGroup
@@ -163,6 +170,7 @@ func TestConcurrentClaimsOneWinner(t *testing.T) {
 }
 
 func TestFinishWithoutClaimPanics(t *testing.T) {
+	t.Parallel()
 	s := New(Config{})
 	defer func() {
 		if recover() == nil {

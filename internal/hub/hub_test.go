@@ -11,6 +11,7 @@ type waiter struct{ n atomic.Int32 }
 func (w *waiter) Wake(bool) { w.n.Add(1) }
 
 func TestWakeReachesOnlyTheKeysWaiters(t *testing.T) {
+	t.Parallel()
 	h := New()
 	a, b, c := &waiter{}, &waiter{}, &waiter{}
 	h.Register("batches/1", a)
@@ -28,6 +29,7 @@ func TestWakeReachesOnlyTheKeysWaiters(t *testing.T) {
 }
 
 func TestUnregisterForgetsTheKey(t *testing.T) {
+	t.Parallel()
 	h := New()
 	a, b := &waiter{}, &waiter{}
 	h.Register("k", a)
@@ -47,6 +49,7 @@ func TestUnregisterForgetsTheKey(t *testing.T) {
 // A waiter may leave while another goroutine wakes its key; neither the
 // race detector nor the map may complain.
 func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
 	h := New()
 	var wg sync.WaitGroup
 	for i := range 8 {

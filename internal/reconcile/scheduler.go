@@ -25,7 +25,7 @@ type Entry struct {
 
 // Scheduler fires each scheduled Entry once its due time has come.
 type Scheduler struct {
-	clock Clock
+	now func() time.Time
 
 	mu     sync.Mutex
 	q      queue
@@ -36,13 +36,22 @@ type Scheduler struct {
 	done chan struct{}
 }
 
-// New starts a Scheduler on clock. Close stops it.
-func New(clock Clock) *Scheduler {
+// New starts a Scheduler. Close stops it.
+//
+// Due times are judged by now (time.Now when nil), waits are measured by
+// real timers. A now that moves with the wall clock works; one that stands
+// still or is moved by hand delays firings instead of driving them: an
+// entry due later than a frozen now never fires, and one made due by a
+// jump waits out the timer already set.
+func New(now func() time.Time) *Scheduler {
+	if now == nil {
+		now = time.Now
+	}
 	s := &Scheduler{
-		clock: clock,
-		wake:  make(chan struct{}, 1),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		now:  now,
+		wake: make(chan struct{}, 1),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
 	}
 	go s.run()
 	return s
@@ -122,7 +131,7 @@ type firing struct {
 
 func (s *Scheduler) run() {
 	defer close(s.done)
-	var timer Timer
+	var timer *time.Timer
 	var timerC <-chan time.Time
 	defer func() {
 		if timer != nil {
@@ -132,7 +141,7 @@ func (s *Scheduler) run() {
 	var due []firing
 	for {
 		s.mu.Lock()
-		now := s.clock.Now()
+		now := s.now()
 		for len(s.q) > 0 && !s.q[0].at.After(now) {
 			e := heap.Pop(&s.q).(*Entry)
 			due = append(due, firing{e.task, e.at})
@@ -153,12 +162,15 @@ func (s *Scheduler) run() {
 
 		timerC = nil
 		if pending {
+			// Measured from a fresh reading: time spent firing, or a clock
+			// that moved since now was read, must not push next back.
+			d := next.Sub(s.now())
 			if timer == nil {
-				timer = s.clock.NewTimer(next)
+				timer = time.NewTimer(d)
 			} else {
-				timer.Reset(next)
+				timer.Reset(d)
 			}
-			timerC = timer.C()
+			timerC = timer.C
 		}
 		select {
 		case <-timerC:

@@ -91,6 +91,7 @@ func cliModes(t *testing.T) [][]string {
 // its environment: no output may show the key, -json errors are JSON on
 // stdout with a non-zero exit, and usage lines end without a space.
 func TestBinaryOutputs(t *testing.T) {
+	t.Parallel()
 	bin := buildCLI(t)
 	for _, args := range cliModes(t) {
 		r := runBin(t, bin, args...)
