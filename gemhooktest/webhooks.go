@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gemhook/gemhook/internal/eventtype"
 )
 
 // Webhook states, as Gemini names them.
@@ -28,13 +30,12 @@ const rotationGrace = 24 * time.Hour
 // than that within the grace period drops the oldest.
 const maxSecrets = 8
 
-// Events lists the event types a webhook can subscribe to: the seven of
-// Gemini's API enum and the two cancellations its guide lists.
-var Events = []string{
-	"batch.succeeded", "batch.expired", "batch.failed", "batch.cancelled",
-	"interaction.requires_action", "interaction.completed", "interaction.failed", "interaction.cancelled",
-	"video.generated",
-}
+// Events returns the event types a webhook can subscribe to, by family: the
+// seven of Gemini's API enum and the two cancellations its guide lists.
+func Events() []string { return eventtype.Names(nil) }
+
+// inEnum keeps the types of Gemini's API enum, dropping the cancellations.
+func inEnum(t eventtype.Type) bool { return t.Subscribable }
 
 // webhook is one project-level webhook. Guarded by Server.mu.
 type webhook struct {
@@ -132,11 +133,12 @@ func (s *Server) checkEvents(evs []string) error {
 		return invalidArgument("subscribed_events is required")
 	}
 	for i, e := range evs {
-		if !slices.Contains(Events, e) {
+		t, ok := eventtype.Lookup(e)
+		if !ok {
 			return invalidArgument("subscribed_events: unknown event type %q", e)
 		}
 		// Worded as Google's JSON transcoding refuses a value its enum lacks.
-		if s.opts.RefuseCancelSubscriptions && strings.HasSuffix(e, ".cancelled") {
+		if s.opts.RefuseCancelSubscriptions && !inEnum(t) {
 			return invalidArgument("Invalid value at 'subscribed_events[%d]' (type.googleapis.com/google.ai.generativelanguage.v1beta.Webhook.SubscribedEvent), %q", i, e)
 		}
 	}
@@ -177,9 +179,9 @@ func (s *Server) sortedHooksLocked() []*webhook {
 // mistakes in the test.
 func (s *Server) RegisterWebhook(uri string, events ...string) (secret string) {
 	if len(events) == 0 {
-		events = Events
+		events = Events()
 		if s.opts.RefuseCancelSubscriptions {
-			events = slices.DeleteFunc(slices.Clone(Events), func(e string) bool { return strings.HasSuffix(e, ".cancelled") })
+			events = eventtype.Names(inEnum)
 		}
 	}
 	if err := checkHookURI(uri); err != nil {
@@ -245,7 +247,7 @@ func (s *Server) Ping(id string) error {
 
 // API handlers.
 
-func (s *Server) createWebhook(r *http.Request, _ []string) (any, error) {
+func (s *Server) createWebhook(r *http.Request, _ string) (any, error) {
 	var in webhookInput
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
@@ -288,17 +290,17 @@ func (s *Server) hookLocked(id string) (*webhook, error) {
 	return h, nil
 }
 
-func (s *Server) getWebhook(_ *http.Request, args []string) (any, error) {
+func (s *Server) getWebhook(_ *http.Request, id string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, err := s.hookLocked(args[0])
+	h, err := s.hookLocked(id)
 	if err != nil {
 		return nil, err
 	}
 	return s.webhookJSON(h), nil
 }
 
-func (s *Server) listWebhooks(r *http.Request, _ []string) (any, error) {
+func (s *Server) listWebhooks(r *http.Request, _ string) (any, error) {
 	size, after, err := pageArgs(r.URL.Query(), "page_size", "page_token")
 	if err != nil {
 		return nil, err
@@ -324,7 +326,7 @@ func (s *Server) listWebhooks(r *http.Request, _ []string) (any, error) {
 	return out, nil
 }
 
-func (s *Server) updateWebhook(r *http.Request, args []string) (any, error) {
+func (s *Server) updateWebhook(r *http.Request, id string) (any, error) {
 	var in webhookInput
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
@@ -363,7 +365,7 @@ func (s *Server) updateWebhook(r *http.Request, args []string) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, err := s.hookLocked(args[0])
+	h, err := s.hookLocked(id)
 	if err != nil {
 		return nil, err
 	}
@@ -428,28 +430,28 @@ func updateFields(mask string, in webhookInput) ([]string, error) {
 	return out, nil
 }
 
-func (s *Server) deleteWebhook(_ *http.Request, args []string) (any, error) {
+func (s *Server) deleteWebhook(_ *http.Request, id string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.hookLocked(args[0]); err != nil {
+	if _, err := s.hookLocked(id); err != nil {
 		return nil, err
 	}
-	delete(s.hooks, args[0])
+	delete(s.hooks, id)
 	return struct{}{}, nil
 }
 
-func (s *Server) pingWebhook(r *http.Request, args []string) (any, error) {
+func (s *Server) pingWebhook(r *http.Request, id string) (any, error) {
 	var body struct{}
 	if err := decodeBody(r, &body); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	_, err := s.hookLocked(args[0])
+	_, err := s.hookLocked(id)
 	s.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Ping(args[0]); err != nil {
+	if err := s.Ping(id); err != nil {
 		return nil, &apiError{Code: http.StatusServiceUnavailable, Message: err.Error(), Status: "UNAVAILABLE"}
 	}
 	return struct{}{}, nil
@@ -459,7 +461,7 @@ func (s *Server) pingWebhook(r *http.Request, args []string) (any, error) {
 // (revoke_previous_secrets_after_h24, the default) or are dropped
 // (revoke_previous_secrets_immediately). The enum is accepted in either
 // case: the guide's samples send it upper case, the SDKs lower case.
-func (s *Server) rotateWebhook(r *http.Request, args []string) (any, error) {
+func (s *Server) rotateWebhook(r *http.Request, id string) (any, error) {
 	var in struct {
 		RevocationBehavior string `json:"revocation_behavior"`
 	}
@@ -475,7 +477,7 @@ func (s *Server) rotateWebhook(r *http.Request, args []string) (any, error) {
 		return nil, invalidArgument("revocation_behavior: unknown value %q", in.RevocationBehavior)
 	}
 	s.mu.Lock()
-	h, err := s.hookLocked(args[0])
+	h, err := s.hookLocked(id)
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
@@ -498,7 +500,7 @@ func (s *Server) rotateWebhook(r *http.Request, args []string) (any, error) {
 	h.updated = now
 	uri := h.uri
 	s.mu.Unlock()
-	s.issued(args[0], uri, text)
+	s.issued(id, uri, text)
 	return struct {
 		Secret string `json:"secret"`
 	}{text}, nil
