@@ -53,19 +53,17 @@ type webhook struct {
 
 type secret struct {
 	text    string
-	key     []byte
 	expires time.Time // zero: never
 }
 
 func (h *webhook) subscribed(typ string) bool { return slices.Contains(h.events, typ) }
 
-// liveKeys drops expired secrets and returns the keys of the others,
-// newest first.
-func (h *webhook) liveKeys(now time.Time) [][]byte {
+// liveSecrets drops expired secrets and returns the others, newest first.
+func (h *webhook) liveSecrets(now time.Time) []string {
 	h.prune(now)
-	out := make([][]byte, len(h.secrets))
+	out := make([]string, len(h.secrets))
 	for i, sc := range h.secrets {
-		out[i] = sc.key
+		out[i] = sc.text
 	}
 	return out
 }
@@ -150,13 +148,13 @@ func (s *Server) addHookLocked(name, uri string, events []string) (*webhook, str
 	if len(s.hooks) >= maxWebhooks {
 		return nil, "", exhausted("gemhooktest: at most %d webhooks", maxWebhooks)
 	}
-	text, key := newSecret()
+	text := newSecret()
 	now := s.now()
 	s.hookSeq++
 	h := &webhook{
 		id: randomID(36), seq: s.hookSeq, name: name, uri: uri, events: slices.Clone(events),
 		state: stateEnabled, created: now, updated: now,
-		secrets: []secret{{text: text, key: key}},
+		secrets: []secret{{text: text}},
 	}
 	s.hooks[h.id] = h
 	return h, text, nil
@@ -173,7 +171,7 @@ func (s *Server) sortedHooksLocked() []*webhook {
 
 // RegisterWebhook creates a project webhook, as genai's Webhooks.Create
 // does, and returns its signing secret. With no events it subscribes to
-// every type in Events (less the cancellations under
+// every type Events returns (less the cancellations under
 // Options.RefuseCancelSubscriptions). It panics on a URI that is not an
 // absolute http(s) URL or an event type the Server refuses: those are
 // mistakes in the test.
@@ -493,8 +491,8 @@ func (s *Server) rotateWebhook(r *http.Request, id string) (any, error) {
 			}
 		}
 	}
-	text, key := newSecret()
-	h.secrets = append([]secret{{text: text, key: key}}, h.secrets...)
+	text := newSecret()
+	h.secrets = append([]secret{{text: text}}, h.secrets...)
 	// Bounded: a receiver checks at most signature.MaxEntries entries anyway.
 	h.secrets = h.secrets[:min(len(h.secrets), maxSecrets)]
 	h.updated = now
