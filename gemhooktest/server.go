@@ -240,11 +240,11 @@ func (s *Server) checkKey(r *http.Request) *apiError {
 // route is one API call: the method, the path after the version, the
 // operation's name in Calls, and its handler.
 //
-// A pattern is matched byte for byte, except that '*' stands for one
-// non-empty path segment or, before a custom method such as ":cancel", the
-// part of it before the colon: Gemini's ids hold neither '/' nor ':'. The
-// handler gets the text between the braces, if any (the same notation as
-// Google's HTTP rules, {name=batches/*}, less the name).
+// A pattern is matched byte for byte, except that '*' stands for one or
+// more bytes other than '/' and ':', an id: Gemini's ids hold neither, and
+// ':' starts a custom method such as ":cancel". The handler gets the text
+// between the braces, if any (the notation of Google's HTTP rules,
+// {name=batches/*}, less the name).
 type route struct {
 	method, pattern, op string
 	serve               func(s *Server, r *http.Request, arg string) (any, error)

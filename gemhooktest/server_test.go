@@ -2,8 +2,8 @@ package gemhooktest
 
 import "testing"
 
-// Every route is reachable, with the argument its
-// handler expects; anything else matches no route, whatever the method.
+// Every route is reachable, with the argument its handler expects; anything
+// else matches no route, whatever the method.
 func TestFindRoute(t *testing.T) {
 	t.Parallel()
 	type want struct{ op, arg string }
