@@ -53,6 +53,7 @@ func eventKey(ev *Event) (key string, terminal bool, ok bool) {
 	if ev.Resource == "" {
 		return "", false, false
 	}
+	// A listed type knows its family; only others need their prefix read.
 	t, known := eventtype.Lookup(ev.Type)
 	if !known {
 		t.Family = eventtype.FamilyOf(ev.Type)

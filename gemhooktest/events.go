@@ -46,7 +46,7 @@ type eventData struct {
 // transition has none (cancellations under NoCancelEvents).
 func (s *Server) jobEvent(j *job) *event {
 	typ := eventType(j)
-	if t, listed := eventtype.Lookup(typ); typ == "" || (s.opts.NoCancelEvents && listed && !inEnum(t)) {
+	if t, listed := eventtype.Lookup(typ); s.opts.NoCancelEvents && listed && !inEnum(t) {
 		return nil
 	}
 	d := eventData{ID: s.dataID(j)}
