@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/gemhook/gemhook/internal/eventtype"
 )
 
 // ErrUnknownEvent is wrapped by every *EventNameError: an event type a
@@ -30,17 +32,13 @@ func (e *EventNameError) Unwrap() error { return ErrUnknownEvent }
 
 // subscribable are the types of Gemini's API enum (SubscribedEvent), in
 // its order. They are what EnsureWebhook subscribes to when given none.
-var subscribable = []string{
-	"batch.succeeded", "batch.expired", "batch.failed",
-	"interaction.requires_action", "interaction.completed", "interaction.failed",
-	"video.generated",
-}
+var subscribable = eventtype.Names(func(t eventtype.Type) bool { return t.Subscribable })
 
 // guideOnly are listed in Gemini's guide and used in its update sample,
 // but absent from the API enum. They are accepted here and left to the API
 // to refuse, since rejecting what the guide tells users to send would be
 // worse than an API error naming it.
-var guideOnly = []string{"batch.cancelled", "interaction.cancelled"}
+var guideOnly = eventtype.Names(func(t eventtype.Type) bool { return !t.Subscribable })
 
 // EventTypes returns every event type a project webhook may subscribe to:
 // the seven of Gemini's API enum, then the two cancellations only its guide
@@ -48,7 +46,8 @@ var guideOnly = []string{"batch.cancelled", "interaction.cancelled"}
 func EventTypes() []string { return slices.Concat(subscribable, guideOnly) }
 
 func knownEvent(s string) bool {
-	return slices.Contains(subscribable, s) || slices.Contains(guideOnly, s)
+	_, ok := eventtype.Lookup(s)
+	return ok
 }
 
 // CheckEvents reports whether every name is an event type a project webhook
@@ -70,6 +69,9 @@ var eventFamilies = map[string]string{
 	"interaction": "interaction", "interactions": "interaction",
 	"video": "video", "videos": "video", "veo": "video",
 }
+
+// families are the families' own names, the targets of a misspelled one.
+var families = []string{eventtype.Batch.String(), eventtype.Interaction.String(), eventtype.Video.String()}
 
 // familySpellings are eventFamilies' keys, longest first, so that a
 // prefix match prefers "batches" to "batch".
@@ -138,7 +140,7 @@ func suggestEvent(name string) string {
 	}
 	family := eventFamilies[fam]
 	if family == "" {
-		family = closest(fam, []string{"batch", "interaction", "video"}, 2)
+		family = closest(fam, families, 2)
 	}
 	if family != "" {
 		if v := outcomes[family][verb]; v != "" {

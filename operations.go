@@ -66,12 +66,6 @@ func (c *Client) AwaitVideos(name string) *Future[*genai.GenerateVideosOperation
 	return start(context.Background(), c, videoKind, name, videoKey(name), "", nil, true)
 }
 
-// videoKey keys an operation by its id alone: video.generated events may
-// name it in full or by the bare id.
-func videoKey(name string) string {
-	return "operations/" + name[strings.LastIndexByte(name, '/')+1:]
-}
-
 var videoKind = &kind[*genai.GenerateVideosOperation]{
 	name: "video operation",
 	kind: KindVideos,

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/gemhook/gemhook/internal/eventtype"
 )
 
 // errStore wraps a Store's refusal of an event; the Receiver answers 503
@@ -51,28 +53,32 @@ func eventKey(ev *Event) (key string, terminal bool, ok bool) {
 	if ev.Resource == "" {
 		return "", false, false
 	}
-	family, _, _ := strings.Cut(ev.Type, ".")
-	switch family {
-	case "batch":
+	// A listed type knows its family; only others need their prefix read.
+	t, known := eventtype.Lookup(ev.Type)
+	if !known {
+		t.Family = eventtype.FamilyOf(ev.Type)
+	}
+	switch t.Family {
+	case eventtype.Batch:
 		if !strings.HasPrefix(ev.Resource, "batches/") {
 			return "", false, false
 		}
 		key = ev.Resource
-	case "interaction":
+	case eventtype.Interaction:
 		if !strings.HasPrefix(ev.Resource, "interactions/") {
 			return "", false, false
 		}
 		key = ev.Resource
-	case "video":
+	case eventtype.Video:
 		key = videoKey(ev.Resource)
 	default:
 		return "", false, false
 	}
-	switch ev.Type {
-	case "batch.succeeded", "batch.failed", "batch.expired", "batch.cancelled",
-		"video.generated",
-		"interaction.completed", "interaction.failed", "interaction.cancelled", "interaction.requires_action":
-		terminal = true
-	}
-	return key, terminal, true
+	return key, t.Terminal, true
+}
+
+// videoKey keys an operation by its id alone: video.generated events may
+// name it in full or by the bare id.
+func videoKey(name string) string {
+	return "operations/" + name[strings.LastIndexByte(name, '/')+1:]
 }

@@ -32,7 +32,7 @@ type batchInput struct {
 	} `json:"requests"`
 }
 
-func (s *Server) createBatch(r *http.Request, args []string) (any, error) {
+func (s *Server) createBatch(r *http.Request, model string) (any, error) {
 	var in batchCreate
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
@@ -56,7 +56,7 @@ func (s *Server) createBatch(r *http.Request, args []string) (any, error) {
 		return nil, invalidArgument("batch.inputConfig.requests.requests is empty")
 	}
 	j := &job{
-		kind: kindBatch, name: "batches/" + randomID(24), model: "models/" + args[0],
+		kind: kindBatch, name: "batches/" + randomID(24), model: "models/" + model,
 		displayName: cmp.Or(b.DisplayName, b.DisplayNameSnake), inputFile: file,
 	}
 	if hasReqs {
@@ -164,20 +164,20 @@ func (s *Server) batchLocked(name string) (*job, error) {
 	return j, nil
 }
 
-func (s *Server) getBatch(_ *http.Request, args []string) (any, error) {
+func (s *Server) getBatch(_ *http.Request, name string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j, err := s.batchLocked(args[0])
+	j, err := s.batchLocked(name)
 	if err != nil {
 		return nil, err
 	}
 	return s.batchLRO(j), nil
 }
 
-func (s *Server) cancelBatch(_ *http.Request, args []string) (any, error) {
+func (s *Server) cancelBatch(_ *http.Request, name string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j, err := s.batchLocked(args[0])
+	j, err := s.batchLocked(name)
 	if err != nil {
 		return nil, err
 	}
@@ -188,17 +188,17 @@ func (s *Server) cancelBatch(_ *http.Request, args []string) (any, error) {
 	return struct{}{}, nil
 }
 
-func (s *Server) deleteBatch(_ *http.Request, args []string) (any, error) {
+func (s *Server) deleteBatch(_ *http.Request, name string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.batchLocked(args[0]); err != nil {
+	if _, err := s.batchLocked(name); err != nil {
 		return nil, err
 	}
-	delete(s.jobs, args[0])
+	delete(s.jobs, name)
 	return struct{}{}, nil
 }
 
-func (s *Server) listBatches(r *http.Request, _ []string) (any, error) {
+func (s *Server) listBatches(r *http.Request, _ string) (any, error) {
 	size, after, err := pageArgs(r.URL.Query(), "pageSize", "pageToken")
 	if err != nil {
 		return nil, err

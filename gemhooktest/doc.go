@@ -29,6 +29,11 @@
 // misbehaviour an at-least-once, unordered sender is allowed; Deliveries
 // and Calls report what happened.
 //
+// To forge one delivery instead, SignV1 signs a body with a project
+// webhook's secrets, and Server.Sign with the Server's keys, as the Server
+// signs its own: either returns the headers to post with the body or to
+// pass to a Receiver's Verify.
+//
 // Where Gemini's documentation is silent the Server makes a choice, which
 // Options can change: user_metadata at the top level of the envelope
 // (MetadataInData), data.id as the full resource name (BareIDs), and the

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/gemhook/gemhook/internal/eventtype"
 )
 
 // PingType is the type of the event a ping sends. Gemini does not document
@@ -44,7 +46,7 @@ type eventData struct {
 // transition has none (cancellations under NoCancelEvents).
 func (s *Server) jobEvent(j *job) *event {
 	typ := eventType(j)
-	if typ == "" || (s.opts.NoCancelEvents && strings.HasSuffix(typ, ".cancelled")) {
+	if t, listed := eventtype.Lookup(typ); s.opts.NoCancelEvents && listed && !inEnum(t) {
 		return nil
 	}
 	d := eventData{ID: s.dataID(j)}

@@ -32,8 +32,8 @@ func messageID() string {
 
 // newSecret returns a signing secret as Gemini issues them: "whsec_" and
 // 32 random bytes in padded standard base64.
-func newSecret() (string, []byte) {
+func newSecret() string {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	return signature.EncodeSecret(key), key
+	return signature.EncodeSecret(key)
 }

@@ -17,7 +17,7 @@ type interactionCreate struct {
 	PrevID     string          `json:"previous_interaction_id"`
 }
 
-func (s *Server) createInteraction(r *http.Request, _ []string) (any, error) {
+func (s *Server) createInteraction(r *http.Request, _ string) (any, error) {
 	var in interactionCreate
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
@@ -125,10 +125,10 @@ func (s *Server) interactionLocked(id string) (*job, error) {
 	return j, nil
 }
 
-func (s *Server) getInteraction(_ *http.Request, args []string) (any, error) {
+func (s *Server) getInteraction(_ *http.Request, id string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j, err := s.interactionLocked(args[0])
+	j, err := s.interactionLocked(id)
 	if err != nil {
 		return nil, err
 	}
@@ -137,10 +137,10 @@ func (s *Server) getInteraction(_ *http.Request, args []string) (any, error) {
 
 // cancelInteraction cancels a background interaction that is running or
 // waiting for action.
-func (s *Server) cancelInteraction(_ *http.Request, args []string) (any, error) {
+func (s *Server) cancelInteraction(_ *http.Request, id string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j, err := s.interactionLocked(args[0])
+	j, err := s.interactionLocked(id)
 	if err != nil {
 		return nil, err
 	}
@@ -154,12 +154,12 @@ func (s *Server) cancelInteraction(_ *http.Request, args []string) (any, error) 
 	return s.interactionJSON(j), nil
 }
 
-func (s *Server) deleteInteraction(_ *http.Request, args []string) (any, error) {
+func (s *Server) deleteInteraction(_ *http.Request, id string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.interactionLocked(args[0]); err != nil {
+	if _, err := s.interactionLocked(id); err != nil {
 		return nil, err
 	}
-	delete(s.jobs, args[0])
+	delete(s.jobs, id)
 	return struct{}{}, nil
 }

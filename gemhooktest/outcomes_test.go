@@ -6,6 +6,7 @@ import (
 )
 
 func TestMixedOutcomeCoversEveryOutcome(t *testing.T) {
+	t.Parallel()
 	seen := map[string]int{}
 	for i := range 1000 {
 		for _, name := range []string{fmt.Sprint("batches/b", i), fmt.Sprint("interactions/i", i), fmt.Sprint("models/veo/operations/o", i)} {

@@ -5,10 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
-
-	"github.com/gemhook/gemhook/internal/signature"
 )
 
 // message is one event on its way to one URL. Retries reuse it: the same
@@ -138,7 +135,7 @@ func (s *Server) deliver(a *attempt) {
 
 	// Project webhooks are signed with the secrets they hold now, so a
 	// retry after a rotation carries the new secret.
-	var keys [][]byte
+	var secrets []string
 	s.mu.Lock()
 	if m.hook != "" {
 		h := s.hooks[m.hook]
@@ -148,7 +145,7 @@ func (s *Server) deliver(a *attempt) {
 		case h.state != stateEnabled && m.ev.ping == "":
 			d.Err = "webhook " + h.state
 		default:
-			keys = h.liveKeys(s.now())
+			secrets = h.liveSecrets(s.now())
 		}
 	}
 	edKey := 0
@@ -167,15 +164,20 @@ func (s *Server) deliver(a *attempt) {
 	}
 
 	d.Start = s.now()
-	ts := strconv.FormatInt(d.Start.Unix(), 10)
-	sig, err := s.sign(m, keys, edKey, ts, d.Start)
+	var hdr http.Header
+	var err error
+	if m.hook != "" {
+		hdr, err = SignV1(m.ev.id, d.Start, m.ev.body, secrets...)
+	} else {
+		hdr, err = s.signPerRequest(edKey, m.ev.id, d.Start, m.ev.body)
+	}
 	if err != nil {
 		d.Err, d.Result = "signing: "+err.Error(), GaveUp
 		s.record(d)
 		return
 	}
 	began := time.Now()
-	d.Status, d.Err = s.post(m, ts, sig)
+	d.Status, d.Err = s.post(m, hdr)
 	d.Duration = time.Since(began)
 
 	switch {
@@ -200,39 +202,16 @@ func (s *Server) deliver(a *attempt) {
 	s.record(d)
 }
 
-// sign builds the webhook-signature value: for a project webhook one v1
-// entry per live secret, newest first; for a per-request URI one v1a entry
-// with a key from the published set, or a JWS.
-func (s *Server) sign(m *message, keys [][]byte, edKey int, ts string, now time.Time) (string, error) {
-	if m.hook != "" {
-		var b bytes.Buffer
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(' ')
-			}
-			b.WriteString(signature.SignV1(k, m.ev.id, ts, m.ev.body))
-		}
-		return b.String(), nil
-	}
-	if s.opts.JWS {
-		return s.signJWS(m.ev.body, now)
-	}
-	return signature.SignV1a(s.keys.ed[edKey], m.ev.id, ts, m.ev.body), nil
-}
-
 // post sends one attempt and reports the status, or why there is none.
-func (s *Server) post(m *message, ts, sig string) (int, string) {
+func (s *Server) post(m *message, hdr http.Header) (int, string) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.AttemptTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.url, bytes.NewReader(m.ev.body))
 	if err != nil {
 		return 0, err.Error()
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header = hdr
 	req.Header.Set("User-Agent", "gemhooktest")
-	req.Header.Set("webhook-id", m.ev.id)
-	req.Header.Set("webhook-timestamp", ts)
-	req.Header.Set("webhook-signature", sig)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, err.Error()

@@ -167,9 +167,6 @@ func (s *Server) ClientConfig() *genai.ClientConfig {
 	}
 }
 
-// handler answers one API call with a value to encode, or an error.
-type handler func(r *http.Request, args []string) (any, error)
-
 // ServeHTTP serves the API under /v1beta, /v1 and /v1alpha, the key set
 // at JWKSPath and, with Options.Control, the control API at ControlPath.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -181,11 +178,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 		return
 	}
-	op, h, args := s.route(r.Method, r.URL.Path)
+	rt, arg := findRoute(r.Method, r.URL.Path)
+	op := "unknown"
+	if rt != nil {
+		op = rt.op
+	}
 	s.mu.Lock()
 	s.calls[op]++
 	s.mu.Unlock()
-	if h == nil {
+	if rt == nil {
 		writeError(w, notFound("gemhooktest: no route for %s %s", r.Method, r.URL.Path))
 		return
 	}
@@ -197,7 +198,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, e)
 		return
 	}
-	v, err := h(r, args)
+	v, err := rt.serve(s, r, arg)
 	if err != nil {
 		var e *apiError
 		if !errors.As(err, &e) {
@@ -236,93 +237,88 @@ func (s *Server) checkKey(r *http.Request) *apiError {
 	return nil
 }
 
-// route maps a request to its operation name, handler and path arguments.
-func (s *Server) route(method, path string) (string, handler, []string) {
+// route is one API call: the method, the path after the version, the
+// operation's name in Calls, and its handler.
+//
+// A pattern is matched byte for byte, except that '*' stands for one or
+// more bytes other than '/' and ':', an id: Gemini's ids hold neither, and
+// ':' starts a custom method such as ":cancel". The handler gets the text
+// between the braces, if any (the notation of Google's HTTP rules,
+// {name=batches/*}, less the name).
+type route struct {
+	method, pattern, op string
+	serve               func(s *Server, r *http.Request, arg string) (any, error)
+}
+
+var routes = [...]route{
+	{http.MethodPost, "models/{*}:batchGenerateContent", "batches.create", (*Server).createBatch},
+	{http.MethodPost, "models/{*}:predictLongRunning", "videos.create", (*Server).createVideo},
+	{http.MethodGet, "{models/*/operations/*}", "operations.get", (*Server).getOperation},
+	{http.MethodGet, "batches", "batches.list", (*Server).listBatches},
+	{http.MethodGet, "{batches/*}", "batches.get", (*Server).getBatch},
+	{http.MethodDelete, "{batches/*}", "batches.delete", (*Server).deleteBatch},
+	{http.MethodPost, "{batches/*}:cancel", "batches.cancel", (*Server).cancelBatch},
+	{http.MethodPost, "interactions", "interactions.create", (*Server).createInteraction},
+	{http.MethodGet, "interactions/{*}", "interactions.get", (*Server).getInteraction},
+	{http.MethodDelete, "interactions/{*}", "interactions.delete", (*Server).deleteInteraction},
+	{http.MethodPost, "interactions/{*}/cancel", "interactions.cancel", (*Server).cancelInteraction},
+	{http.MethodPost, "webhooks", "webhooks.create", (*Server).createWebhook},
+	{http.MethodGet, "webhooks", "webhooks.list", (*Server).listWebhooks},
+	{http.MethodGet, "webhooks/{*}", "webhooks.get", (*Server).getWebhook},
+	{http.MethodPatch, "webhooks/{*}", "webhooks.update", (*Server).updateWebhook},
+	{http.MethodDelete, "webhooks/{*}", "webhooks.delete", (*Server).deleteWebhook},
+	{http.MethodPost, "webhooks/{*}:ping", "webhooks.ping", (*Server).pingWebhook},
+	{http.MethodPost, "webhooks/{*}:rotateSigningSecret", "webhooks.rotate", (*Server).rotateWebhook},
+	// The guide's curl samples rotate at /webhooks/{id}/rotate_secret.
+	{http.MethodPost, "webhooks/{*}/rotate_secret", "webhooks.rotate", (*Server).rotateWebhook},
+	{http.MethodGet, "files/{*}:download", "files.download", (*Server).downloadFile},
+}
+
+// findRoute returns the route for a request and the text its pattern's
+// braces enclose, or nil.
+func findRoute(method, path string) (*route, string) {
 	rest, ok := trimVersion(path)
 	if !ok {
-		return "unknown", nil, nil
+		return nil, ""
 	}
-	seg := strings.Split(rest, "/")
-	switch {
-	// models/{m}:batchGenerateContent, models/{m}:predictLongRunning
-	case len(seg) == 2 && seg[0] == "models":
-		model, verb, _ := strings.Cut(seg[1], ":")
-		if model == "" || method != http.MethodPost {
-			break
+	for i := range routes {
+		if routes[i].method != method {
+			continue
 		}
-		switch verb {
-		case "batchGenerateContent":
-			return "batches.create", s.createBatch, []string{model}
-		case "predictLongRunning":
-			return "videos.create", s.createVideo, []string{model}
-		}
-	// models/{m}/operations/{id}
-	case len(seg) == 4 && seg[0] == "models" && seg[2] == "operations" && seg[1] != "" && seg[3] != "":
-		if method == http.MethodGet {
-			return "operations.get", s.getOperation, []string{rest}
-		}
-	case rest == "batches":
-		if method == http.MethodGet {
-			return "batches.list", s.listBatches, nil
-		}
-	case len(seg) == 2 && seg[0] == "batches" && seg[1] != "":
-		id, verb, _ := strings.Cut(seg[1], ":")
-		name := "batches/" + id
-		switch {
-		case verb == "" && method == http.MethodGet:
-			return "batches.get", s.getBatch, []string{name}
-		case verb == "" && method == http.MethodDelete:
-			return "batches.delete", s.deleteBatch, []string{name}
-		case verb == "cancel" && method == http.MethodPost:
-			return "batches.cancel", s.cancelBatch, []string{name}
-		}
-	case rest == "interactions":
-		if method == http.MethodPost {
-			return "interactions.create", s.createInteraction, nil
-		}
-	case len(seg) == 2 && seg[0] == "interactions" && seg[1] != "":
-		switch method {
-		case http.MethodGet:
-			return "interactions.get", s.getInteraction, []string{seg[1]}
-		case http.MethodDelete:
-			return "interactions.delete", s.deleteInteraction, []string{seg[1]}
-		}
-	case len(seg) == 3 && seg[0] == "interactions" && seg[1] != "" && seg[2] == "cancel":
-		if method == http.MethodPost {
-			return "interactions.cancel", s.cancelInteraction, []string{seg[1]}
-		}
-	case rest == "webhooks":
-		switch method {
-		case http.MethodPost:
-			return "webhooks.create", s.createWebhook, nil
-		case http.MethodGet:
-			return "webhooks.list", s.listWebhooks, nil
-		}
-	case len(seg) == 2 && seg[0] == "webhooks" && seg[1] != "":
-		id, verb, _ := strings.Cut(seg[1], ":")
-		switch {
-		case verb == "" && method == http.MethodGet:
-			return "webhooks.get", s.getWebhook, []string{id}
-		case verb == "" && method == http.MethodPatch:
-			return "webhooks.update", s.updateWebhook, []string{id}
-		case verb == "" && method == http.MethodDelete:
-			return "webhooks.delete", s.deleteWebhook, []string{id}
-		case verb == "ping" && method == http.MethodPost:
-			return "webhooks.ping", s.pingWebhook, []string{id}
-		case verb == "rotateSigningSecret" && method == http.MethodPost:
-			return "webhooks.rotate", s.rotateWebhook, []string{id}
-		}
-	// The guide's curl samples rotate at /webhooks/{id}/rotate_secret.
-	case len(seg) == 3 && seg[0] == "webhooks" && seg[1] != "" && seg[2] == "rotate_secret":
-		if method == http.MethodPost {
-			return "webhooks.rotate", s.rotateWebhook, []string{seg[1]}
-		}
-	case len(seg) == 2 && seg[0] == "files" && strings.HasSuffix(seg[1], ":download"):
-		if method == http.MethodGet {
-			return "files.download", s.downloadFile, []string{strings.TrimSuffix(seg[1], ":download")}
+		if arg, ok := match(routes[i].pattern, rest); ok {
+			return &routes[i], arg
 		}
 	}
-	return "unknown", nil, nil
+	return nil, ""
+}
+
+// match reports whether path fits pattern (see route) and returns the
+// text between the braces.
+func match(pattern, path string) (string, bool) {
+	var from, to, i int
+	for _, c := range []byte(pattern) {
+		switch c {
+		case '{':
+			from = i
+		case '}':
+			to = i
+		case '*':
+			n := i
+			for n < len(path) && path[n] != '/' && path[n] != ':' {
+				n++
+			}
+			if n == i {
+				return "", false
+			}
+			i = n
+		default:
+			if i == len(path) || path[i] != c {
+				return "", false
+			}
+			i++
+		}
+	}
+	return path[from:to], i == len(path)
 }
 
 func trimVersion(path string) (string, bool) {

@@ -19,7 +19,7 @@ type videoCreate struct {
 	WebhookSnake *webhookConfig `json:"webhook_config"`
 }
 
-func (s *Server) createVideo(r *http.Request, args []string) (any, error) {
+func (s *Server) createVideo(r *http.Request, model string) (any, error) {
 	var in videoCreate
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
@@ -47,8 +47,8 @@ func (s *Server) createVideo(r *http.Request, args []string) (any, error) {
 		return nil, err
 	}
 	j := &job{
-		kind: kindVideo, name: "models/" + args[0] + "/operations/" + randomID(16),
-		model: "models/" + args[0], samples: samples, outputFile: "files/" + randomID(16),
+		kind: kindVideo, name: "models/" + model + "/operations/" + randomID(16),
+		model: "models/" + model, samples: samples, outputFile: "files/" + randomID(16),
 		uris: hook.uris(), metadata: hook.metadata(),
 	}
 	return s.startJob(r, j, func() any { return s.videoOperation(j) })
@@ -87,12 +87,12 @@ func sampleFile(j *job, i int) string {
 	return j.outputFile + string(rune('0'+i))
 }
 
-func (s *Server) getOperation(_ *http.Request, args []string) (any, error) {
+func (s *Server) getOperation(_ *http.Request, name string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j := s.jobs[args[0]]
+	j := s.jobs[name]
 	if j == nil || j.kind != kindVideo {
-		return nil, notFound("Requested entity was not found. (operation %s)", args[0])
+		return nil, notFound("Requested entity was not found. (operation %s)", name)
 	}
 	return s.videoOperation(j), nil
 }
@@ -112,8 +112,8 @@ func (s *Server) downloadURI(file string) string {
 
 // downloadFile serves the outputs of finished jobs: a few placeholder bytes
 // for a video, JSON lines of responses for a batch with a file source.
-func (s *Server) downloadFile(_ *http.Request, args []string) (any, error) {
-	file := "files/" + args[0]
+func (s *Server) downloadFile(_ *http.Request, id string) (any, error) {
+	file := "files/" + id
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, j := range s.jobs {

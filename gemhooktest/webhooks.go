@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gemhook/gemhook/internal/eventtype"
 )
 
 // Webhook states, as Gemini names them.
@@ -28,13 +30,12 @@ const rotationGrace = 24 * time.Hour
 // than that within the grace period drops the oldest.
 const maxSecrets = 8
 
-// Events lists the event types a webhook can subscribe to: the seven of
-// Gemini's API enum and the two cancellations its guide lists.
-var Events = []string{
-	"batch.succeeded", "batch.expired", "batch.failed", "batch.cancelled",
-	"interaction.requires_action", "interaction.completed", "interaction.failed", "interaction.cancelled",
-	"video.generated",
-}
+// Events returns the event types a webhook can subscribe to, by family: the
+// seven of Gemini's API enum and the two cancellations its guide lists.
+func Events() []string { return eventtype.Names(nil) }
+
+// inEnum keeps the types of Gemini's API enum, dropping the cancellations.
+func inEnum(t eventtype.Type) bool { return t.Subscribable }
 
 // webhook is one project-level webhook. Guarded by Server.mu.
 type webhook struct {
@@ -52,19 +53,17 @@ type webhook struct {
 
 type secret struct {
 	text    string
-	key     []byte
 	expires time.Time // zero: never
 }
 
 func (h *webhook) subscribed(typ string) bool { return slices.Contains(h.events, typ) }
 
-// liveKeys drops expired secrets and returns the keys of the others,
-// newest first.
-func (h *webhook) liveKeys(now time.Time) [][]byte {
+// liveSecrets drops expired secrets and returns the others, newest first.
+func (h *webhook) liveSecrets(now time.Time) []string {
 	h.prune(now)
-	out := make([][]byte, len(h.secrets))
+	out := make([]string, len(h.secrets))
 	for i, sc := range h.secrets {
-		out[i] = sc.key
+		out[i] = sc.text
 	}
 	return out
 }
@@ -132,11 +131,12 @@ func (s *Server) checkEvents(evs []string) error {
 		return invalidArgument("subscribed_events is required")
 	}
 	for i, e := range evs {
-		if !slices.Contains(Events, e) {
+		t, ok := eventtype.Lookup(e)
+		if !ok {
 			return invalidArgument("subscribed_events: unknown event type %q", e)
 		}
 		// Worded as Google's JSON transcoding refuses a value its enum lacks.
-		if s.opts.RefuseCancelSubscriptions && strings.HasSuffix(e, ".cancelled") {
+		if s.opts.RefuseCancelSubscriptions && !inEnum(t) {
 			return invalidArgument("Invalid value at 'subscribed_events[%d]' (type.googleapis.com/google.ai.generativelanguage.v1beta.Webhook.SubscribedEvent), %q", i, e)
 		}
 	}
@@ -148,13 +148,13 @@ func (s *Server) addHookLocked(name, uri string, events []string) (*webhook, str
 	if len(s.hooks) >= maxWebhooks {
 		return nil, "", exhausted("gemhooktest: at most %d webhooks", maxWebhooks)
 	}
-	text, key := newSecret()
+	text := newSecret()
 	now := s.now()
 	s.hookSeq++
 	h := &webhook{
 		id: randomID(36), seq: s.hookSeq, name: name, uri: uri, events: slices.Clone(events),
 		state: stateEnabled, created: now, updated: now,
-		secrets: []secret{{text: text, key: key}},
+		secrets: []secret{{text: text}},
 	}
 	s.hooks[h.id] = h
 	return h, text, nil
@@ -171,15 +171,15 @@ func (s *Server) sortedHooksLocked() []*webhook {
 
 // RegisterWebhook creates a project webhook, as genai's Webhooks.Create
 // does, and returns its signing secret. With no events it subscribes to
-// every type in Events (less the cancellations under
+// every type Events returns (less the cancellations under
 // Options.RefuseCancelSubscriptions). It panics on a URI that is not an
 // absolute http(s) URL or an event type the Server refuses: those are
 // mistakes in the test.
 func (s *Server) RegisterWebhook(uri string, events ...string) (secret string) {
 	if len(events) == 0 {
-		events = Events
+		events = Events()
 		if s.opts.RefuseCancelSubscriptions {
-			events = slices.DeleteFunc(slices.Clone(Events), func(e string) bool { return strings.HasSuffix(e, ".cancelled") })
+			events = eventtype.Names(inEnum)
 		}
 	}
 	if err := checkHookURI(uri); err != nil {
@@ -245,7 +245,7 @@ func (s *Server) Ping(id string) error {
 
 // API handlers.
 
-func (s *Server) createWebhook(r *http.Request, _ []string) (any, error) {
+func (s *Server) createWebhook(r *http.Request, _ string) (any, error) {
 	var in webhookInput
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
@@ -288,17 +288,17 @@ func (s *Server) hookLocked(id string) (*webhook, error) {
 	return h, nil
 }
 
-func (s *Server) getWebhook(_ *http.Request, args []string) (any, error) {
+func (s *Server) getWebhook(_ *http.Request, id string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, err := s.hookLocked(args[0])
+	h, err := s.hookLocked(id)
 	if err != nil {
 		return nil, err
 	}
 	return s.webhookJSON(h), nil
 }
 
-func (s *Server) listWebhooks(r *http.Request, _ []string) (any, error) {
+func (s *Server) listWebhooks(r *http.Request, _ string) (any, error) {
 	size, after, err := pageArgs(r.URL.Query(), "page_size", "page_token")
 	if err != nil {
 		return nil, err
@@ -324,7 +324,7 @@ func (s *Server) listWebhooks(r *http.Request, _ []string) (any, error) {
 	return out, nil
 }
 
-func (s *Server) updateWebhook(r *http.Request, args []string) (any, error) {
+func (s *Server) updateWebhook(r *http.Request, id string) (any, error) {
 	var in webhookInput
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
@@ -363,7 +363,7 @@ func (s *Server) updateWebhook(r *http.Request, args []string) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, err := s.hookLocked(args[0])
+	h, err := s.hookLocked(id)
 	if err != nil {
 		return nil, err
 	}
@@ -428,28 +428,28 @@ func updateFields(mask string, in webhookInput) ([]string, error) {
 	return out, nil
 }
 
-func (s *Server) deleteWebhook(_ *http.Request, args []string) (any, error) {
+func (s *Server) deleteWebhook(_ *http.Request, id string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.hookLocked(args[0]); err != nil {
+	if _, err := s.hookLocked(id); err != nil {
 		return nil, err
 	}
-	delete(s.hooks, args[0])
+	delete(s.hooks, id)
 	return struct{}{}, nil
 }
 
-func (s *Server) pingWebhook(r *http.Request, args []string) (any, error) {
+func (s *Server) pingWebhook(r *http.Request, id string) (any, error) {
 	var body struct{}
 	if err := decodeBody(r, &body); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	_, err := s.hookLocked(args[0])
+	_, err := s.hookLocked(id)
 	s.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Ping(args[0]); err != nil {
+	if err := s.Ping(id); err != nil {
 		return nil, &apiError{Code: http.StatusServiceUnavailable, Message: err.Error(), Status: "UNAVAILABLE"}
 	}
 	return struct{}{}, nil
@@ -459,7 +459,7 @@ func (s *Server) pingWebhook(r *http.Request, args []string) (any, error) {
 // (revoke_previous_secrets_after_h24, the default) or are dropped
 // (revoke_previous_secrets_immediately). The enum is accepted in either
 // case: the guide's samples send it upper case, the SDKs lower case.
-func (s *Server) rotateWebhook(r *http.Request, args []string) (any, error) {
+func (s *Server) rotateWebhook(r *http.Request, id string) (any, error) {
 	var in struct {
 		RevocationBehavior string `json:"revocation_behavior"`
 	}
@@ -475,7 +475,7 @@ func (s *Server) rotateWebhook(r *http.Request, args []string) (any, error) {
 		return nil, invalidArgument("revocation_behavior: unknown value %q", in.RevocationBehavior)
 	}
 	s.mu.Lock()
-	h, err := s.hookLocked(args[0])
+	h, err := s.hookLocked(id)
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
@@ -491,14 +491,14 @@ func (s *Server) rotateWebhook(r *http.Request, args []string) (any, error) {
 			}
 		}
 	}
-	text, key := newSecret()
-	h.secrets = append([]secret{{text: text, key: key}}, h.secrets...)
+	text := newSecret()
+	h.secrets = append([]secret{{text: text}}, h.secrets...)
 	// Bounded: a receiver checks at most signature.MaxEntries entries anyway.
 	h.secrets = h.secrets[:min(len(h.secrets), maxSecrets)]
 	h.updated = now
 	uri := h.uri
 	s.mu.Unlock()
-	s.issued(args[0], uri, text)
+	s.issued(id, uri, text)
 	return struct {
 		Secret string `json:"secret"`
 	}{text}, nil

@@ -3,6 +3,7 @@ package gemhooktest_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,4 +70,14 @@ func TestReceiverAcceptsDeliveries(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newHTTPServer serves the Receiver that get returns once it is built.
+func newHTTPServer(t *testing.T, get func() *gemhook.Receiver) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		get().ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
