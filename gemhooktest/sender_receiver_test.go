@@ -36,8 +36,6 @@ func TestReceiverAcceptsDeliveries(t *testing.T) {
 			}
 			defer r.Close()
 			rcv.Store(r)
-			t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
-			t.Setenv("GOOGLE_GENAI_USE_ENTERPRISE", "")
 			cfg := s.ClientConfig()
 			tr := &http.Transport{}
 			defer tr.CloseIdleConnections()

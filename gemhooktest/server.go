@@ -150,11 +150,9 @@ func (s *Server) Close() {
 
 // ClientConfig returns a genai client configuration for this Server: the
 // Gemini Developer API backend, its URL as the base URL, and its API key
-// (or a fake one). Tests should also clear the environment variables that
-// genai reads, which would otherwise switch the backend:
-//
-//	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
-//	t.Setenv("GOOGLE_GENAI_USE_ENTERPRISE", "")
+// (or a fake one). All three are explicit, so genai's environment
+// variables (GOOGLE_GENAI_USE_VERTEXAI, GOOGLE_API_KEY, ...) change none of
+// them and tests need not clear them.
 func (s *Server) ClientConfig() *genai.ClientConfig {
 	key := s.opts.APIKey
 	if key == "" {

@@ -101,9 +101,6 @@ func (rc *receiver) none(t *testing.T, d time.Duration) {
 // transport so that the test leaves no idle connections behind.
 func newClient(t *testing.T, s *Server) *genai.Client {
 	t.Helper()
-	for _, k := range []string{"GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_ENTERPRISE", "GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL"} {
-		t.Setenv(k, "")
-	}
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	cfg := s.ClientConfig()
