@@ -2,9 +2,6 @@ package gemhook_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log"
@@ -14,24 +11,20 @@ import (
 	"time"
 
 	"github.com/gemhook/gemhook"
+	"github.com/gemhook/gemhook/gemhooktest"
 )
 
 // The signing secret a project-level webhook returned when it was created
 // (an example value).
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-// sign builds the headers Gemini sends with a project-level delivery:
-// Standard Webhooks v1, an HMAC-SHA256 of id.timestamp.body.
+// sign builds the headers Gemini sends with a project-level delivery
+// (Standard Webhooks v1), as a test forges them with gemhooktest.
 func sign(id string, at time.Time, body string) http.Header {
-	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	ts := fmt.Sprint(at.Unix())
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + ts + "." + body))
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set("Webhook-Id", id)
-	h.Set("Webhook-Timestamp", ts)
-	h.Set("Webhook-Signature", "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	h, err := gemhooktest.SignV1(id, at, []byte(body), secret)
+	if err != nil {
+		log.Fatal(err)
+	}
 	return h
 }
 
