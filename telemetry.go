@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/gemhook/gemhook/internal/keyset"
 )
 
 // instrumentation names gemhook's tracer and meter.
@@ -157,7 +159,7 @@ func fetchClass(err error) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
-	case errors.Is(err, errRedirect):
+	case errors.Is(err, keyset.ErrRedirect):
 		return "redirect"
 	}
 	return "fetch_failed"
