@@ -239,7 +239,11 @@ func TestKeySetErrors(t *testing.T) {
 		forged(t, "token of another event", err, f.serveHTTP(h, body))
 	})
 	t.Run("keys unavailable", func(t *testing.T) {
-		f := newKS(t, ksStandard(t), withAudience)
+		meters := newMeters()
+		f := newKS(t, ksStandard(t), func(c *ReceiverConfig) {
+			withAudience(c)
+			c.MeterProvider = meters
+		})
 		f.srv.status.Store(http.StatusInternalServerError)
 		for name, h := range map[string]http.Header{"v1a": f.v1a(ksEd(0), "msg_down", body), "jws": f.headers("msg_down_jws", f.jws(t, ksBody, nil))} {
 			_, err := f.verify(h, body)
@@ -250,6 +254,10 @@ func TestKeySetErrors(t *testing.T) {
 				t.Fatalf("%s: the error reads %q", name, err)
 			}
 			wantUnavailable(t, f.serveHTTP(h, body))
+		}
+		// One failed fetch: the others came within its retry gap.
+		if n, _ := meters.sum("gemhook.keyset.fetches", "error.type=fetch_failed"); n != 1 {
+			t.Fatalf("%v failed fetches counted, want 1:\n%s", n, meters.text())
 		}
 	})
 	t.Run("caller gave up", func(t *testing.T) {

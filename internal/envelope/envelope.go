@@ -1,10 +1,11 @@
 // Package envelope reads the JSON of webhook events and of the JWS claim
 // sets that carry them, without building it: it checks that a document is
-// one JSON object, as encoding/json would read it, and says where the
-// members gemhook reads are. It runs on every delivery, where
-// reflection-based decoding of two nested objects would cost more than
-// checking the signature. It is internal because its shape follows what
-// the Receiver and the key set need, not what a JSON library would offer.
+// one JSON object, as encoding/json would read it, says where the members
+// gemhook reads are, and compares two values as data (which binds a token
+// to its delivery). It runs on every delivery, where reflection-based
+// decoding of two nested objects would cost more than checking the
+// signature. It is internal because its shape follows what the Receiver
+// and the key set need, not what a JSON library would offer.
 package envelope
 
 import "strings"

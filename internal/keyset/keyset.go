@@ -50,7 +50,7 @@ const (
 var (
 	ErrUnavailable = errors.New("keyset: keys unavailable")
 	ErrNoMatch     = errors.New("keyset: no matching signature")
-	ErrClosed      = errors.New("keyset: closed") // wrapped with ErrUnavailable
+	ErrClosed      = errors.New("key set closed") // wrapped with ErrUnavailable
 	ErrURL         = errors.New("keyset: not an absolute http(s) URL")
 	ErrRedirect    = errors.New("JWKS endpoint answered with a redirect, which is not followed")
 )
