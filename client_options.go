@@ -122,28 +122,3 @@ func newToken() string {
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
-
-// token reads the job's correlation token from the event's metadata
-// without decoding the rest of it. Members match as encoding/json matches
-// map keys (exactly, escapes decoded, the last of repeated keys winning),
-// and a value that is not a string is no token.
-func (e *Event) token() string {
-	if e.meta == nil {
-		// Built by hand (tests, callers of dispatch): the map is all there is.
-		s, _ := e.UserMetadata[TokenKey].(string)
-		return s
-	}
-	var buf [8]field
-	s := scanner{b: e.meta}
-	fs, err := s.document(buf[:0])
-	if err != nil {
-		return ""
-	}
-	var v span
-	for _, f := range fs {
-		if string(s.key(f.key)) == TokenKey {
-			v = f.val
-		}
-	}
-	return s.text(v)
-}

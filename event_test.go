@@ -2,10 +2,8 @@ package gemhook
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -269,36 +267,6 @@ func TestDecodeEventMalformed(t *testing.T) {
 	deep := strings.Repeat(`{"a":`, 9999) + `1` + strings.Repeat(`}`, 9999)
 	if _, err := decodeEvent([]byte(deep)); err != nil || !json.Valid([]byte(deep)) {
 		t.Fatalf("nesting within encoding/json's limit refused: %v", err)
-	}
-}
-
-// hasSpecial agrees with the byte table on every byte value in every
-// position, and on random words.
-func TestHasSpecial(t *testing.T) {
-	check := func(w [8]byte) {
-		want := false
-		for _, c := range w {
-			want = want || special[c]
-		}
-		if got := hasSpecial(binary.LittleEndian.Uint64(w[:])); got != want {
-			t.Fatalf("hasSpecial(%q) = %v, want %v", w[:], got, want)
-		}
-	}
-	for pos := range 8 {
-		for c := range 256 {
-			w := [8]byte{'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'}
-			w[pos] = byte(c)
-			check(w)
-		}
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 100000 {
-		var w [8]byte
-		x := rng.Uint64()
-		binary.LittleEndian.PutUint64(w[:], x)
-		check(w)
-		binary.LittleEndian.PutUint64(w[:], x&0x7f7f7f7f7f7f7f7f|0x2020202020202020) // printable ASCII mostly
-		check(w)
 	}
 }
 

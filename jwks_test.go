@@ -1,10 +1,14 @@
 package gemhook
 
 import (
+	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
 	"errors"
-	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -14,294 +18,185 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gemhook/gemhook/internal/leaktest"
 	"github.com/gemhook/gemhook/internal/signature"
 )
 
-// wantDown checks that a delivery is refused as "keys unavailable", never
-// as a forgery, by Verify and by ServeHTTP (503 with Retry-After).
-func (f *ksFixture) wantDown(t *testing.T, i int) {
+// The key set's own behaviour (fetching, refreshing, caps, every reason a
+// token is refused) is tested in internal/keyset. The tests here check what
+// a Receiver's users see of it: per-request deliveries verify through
+// Verify and ServeHTTP, and its errors are the sentinels of errors.go.
+
+// Test keys: three Ed25519 keys (kids e1..e3) and two RSA keys (r1, r2),
+// generated once per test binary.
+var ksKeys = sync.OnceValue(func() (k struct {
+	ed  [3]ed25519.PrivateKey
+	rsa [2]*rsa.PrivateKey
+}) {
+	for i := range k.ed {
+		_, k.ed[i], _ = ed25519.GenerateKey(rand.Reader)
+	}
+	for i := range k.rsa {
+		var err error
+		if k.rsa[i], err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			panic(err)
+		}
+	}
+	return k
+})
+
+func ksEd(i int) ed25519.PrivateKey { return ksKeys().ed[i] }
+func ksRSA(i int) *rsa.PrivateKey   { return ksKeys().rsa[i] }
+
+// ksStandard is the usual set: e1..e3 and r1.
+func ksStandard(t testing.TB) []byte {
 	t.Helper()
-	body := []byte(ksBody)
-	h := f.v1a(i, "msg_down", body)
-	_, err := f.verify(h, body)
-	if !errors.Is(err, ErrKeysUnavailable) || errors.Is(err, ErrNoMatchingSignature) {
-		t.Fatalf("Verify: %v, want ErrKeysUnavailable only", err)
+	doc, err := signature.MarshalJWKS(
+		signature.JWK{KID: "e1", Key: ksEd(0).Public()},
+		signature.JWK{KID: "e2", Key: ksEd(1).Public()},
+		signature.JWK{KID: "e3", Key: ksEd(2).Public()},
+		signature.JWK{KID: "r1", Key: &ksRSA(0).PublicKey},
+	)
+	if err != nil {
+		t.Fatal(err)
 	}
-	rec := f.serveHTTP(h, body)
-	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
-		t.Fatalf("ServeHTTP: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
-	}
+	return doc
 }
 
-func (f *ksFixture) wantUp(t *testing.T, i int) {
+const (
+	ksBody     = `{"type":"batch.succeeded","version":"v1","timestamp":"2026-01-02T03:04:05Z","data":{"id":"batches/abc","output_file_uri":"gs://b/o.jsonl"}}`
+	ksAudience = "https://hooks.example/gemini"
+)
+
+var ksEpoch = time.Unix(1_800_000_000, 0)
+
+// ksServer plays Gemini's JWKS endpoint as the Receiver's HTTP transport:
+// no network, and every request counted. Its status is 200 unless set.
+type ksServer struct {
+	doc    []byte
+	status atomic.Int32
+	hits   atomic.Int64
+}
+
+func (s *ksServer) RoundTrip(req *http.Request) (*http.Response, error) {
+	s.hits.Add(1)
+	status := http.StatusOK
+	if st := s.status.Load(); st != 0 {
+		status = int(st)
+	}
+	return &http.Response{StatusCode: status, Status: strconv.Itoa(status) + " " + http.StatusText(status),
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(s.doc)),
+		ContentLength: int64(len(s.doc)), Request: req}, nil
+}
+
+// ksFixture is a Receiver of per-request deliveries, on a clock that
+// stands still, whose key set comes from srv.
+type ksFixture struct {
+	srv *ksServer
+	r   *Receiver
+	now time.Time
+}
+
+func newKS(t testing.TB, doc []byte, mod func(*ReceiverConfig)) *ksFixture {
 	t.Helper()
+	f := &ksFixture{srv: &ksServer{doc: doc}, now: ksEpoch}
+	cfg := ReceiverConfig{JWKSURL: GeminiJWKSURL, HTTPClient: &http.Client{Transport: f.srv}, Now: func() time.Time { return ksEpoch }}
+	if mod != nil {
+		mod(&cfg)
+	}
+	r, err := NewReceiver(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.r = r
+	t.Cleanup(func() { r.Close() })
+	return f
+}
+
+func withAudience(c *ReceiverConfig) { c.Audience = ksAudience }
+
+// headersAt returns the webhook headers of a delivery stamped at ts.
+func (f *ksFixture) headersAt(ts time.Time, id string, sig ...string) http.Header {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("Webhook-Id", id)
+	h.Set("Webhook-Timestamp", strconv.FormatInt(ts.Unix(), 10))
+	h.Set("Webhook-Signature", strings.Join(sig, " "))
+	return h
+}
+
+// headers returns the webhook headers of a delivery stamped now.
+func (f *ksFixture) headers(id string, sig ...string) http.Header {
+	return f.headersAt(f.now, id, sig...)
+}
+
+// v1a signs body as delivery id now with key.
+func (f *ksFixture) v1a(key ed25519.PrivateKey, id string, body []byte) http.Header {
+	ts := strconv.FormatInt(f.now.Unix(), 10)
+	return f.headers(id, signature.SignV1a(key, id, ts, body))
+}
+
+// jws signs claims for body with RSA key r1, valid now for ksAudience.
+func (f *ksFixture) jws(t testing.TB, body string, edit func(map[string]any)) string {
+	t.Helper()
+	c := map[string]any{}
+	if err := json.Unmarshal([]byte(body), &c); err != nil {
+		t.Fatal(err)
+	}
+	c["iat"], c["exp"] = f.now.Unix(), f.now.Add(5*time.Minute).Unix()
+	c["iss"], c["aud"] = signature.GeminiIssuer, ksAudience
+	if edit != nil {
+		edit(c)
+	}
+	claims, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := signature.SignJWS(ksRSA(0), "r1", claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func (f *ksFixture) verify(h http.Header, body []byte) (*Event, error) {
+	return f.r.Verify(context.Background(), h, body)
+}
+
+// serveHTTP posts through ServeHTTP and returns the recorder.
+func (f *ksFixture) serveHTTP(h http.Header, body []byte) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
+	req.Header = h.Clone()
+	rec := httptest.NewRecorder()
+	f.r.ServeHTTP(rec, req)
+	return rec
+}
+
+// Per-request deliveries verify through Verify and ServeHTTP, with every
+// published key, v1a and JWS alike, from one fetch of the set.
+func TestPerRequestDeliveries(t *testing.T) {
+	t.Parallel()
+	f := newKS(t, ksStandard(t), withAudience)
 	body := []byte(ksBody)
-	if _, err := f.verify(f.v1a(i, "msg_up", body), body); err != nil {
-		t.Fatalf("Verify: %v", err)
-	}
-	if rec := f.serveHTTP(f.v1a(i, fmt.Sprintf("msg_up%d", f.clk.Now().UnixNano()), body), body); rec.Code/100 != 2 {
-		t.Fatalf("ServeHTTP: %d", rec.Code)
-	}
-}
-
-func fail500(w http.ResponseWriter, _ *http.Request) {
-	http.Error(w, "boom", http.StatusInternalServerError)
-}
-
-// K-1: a failed first fetch answers 503, is retried within seconds, and
-// verification resumes as soon as the set is back.
-func TestKeySetDownThenBack(t *testing.T) {
-	defer leaktest.Check(t)()
-	f := newKS(t, ksStandard(t), nil)
-	defer f.close()
-	f.srv.misbehave(fail500)
-	f.wantDown(t, 0)
-	if n := f.srv.hits.Load(); n != 1 {
-		t.Fatalf("%d fetches, want 1: retries wait for the retry gap", n)
-	}
-	f.srv.serve(ksStandard(t))
-	f.wantDown(t, 0) // same instant: still inside the retry gap
-	f.clk.Advance(jwksFailRetry)
-	f.wantUp(t, 0)
-	if n := f.srv.hits.Load(); n != 2 {
-		t.Fatalf("%d fetches, want 2", n)
-	}
-}
-
-// K-2: a key set endpoint that never answers costs a delivery at most
-// maxWait, and the fetch itself gives up at fetchTimeout.
-func TestKeySetHangs(t *testing.T) {
-	defer leaktest.Check(t)()
-	f := newKS(t, ksStandard(t), nil)
-	defer f.close()
-	f.k.t.maxWait = 100 * time.Millisecond
-	f.k.t.fetchTimeout = 300 * time.Millisecond
-	f.srv.hang()
-	start := time.Now()
-	f.wantDown(t, 0)
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("took %v", d)
-	}
-	// The fetch times out on its own; then the set comes back.
-	f.srv.waitHits(t, 1)
-	f.srv.serve(ksStandard(t))
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		f.k.mu.Lock()
-		done := !f.k.inflight
-		f.k.mu.Unlock()
-		if done {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the hung fetch never timed out")
-		}
-		time.Sleep(10 * time.Millisecond) // waiting on real time: the fetch timeout is real
-	}
-	f.clk.Advance(jwksFailRetry)
-	f.wantUp(t, 0)
-}
-
-// K-3, K-4, K-5: garbage, oversized and redirected responses fail the
-// fetch; before any good set that is a 503, after one the old set stays.
-func TestKeySetBadResponses(t *testing.T) {
-	metadata := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("redirect was followed to %s", r.URL)
-	}))
-	defer metadata.Close()
-	huge := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"keys":[`))
-		chunk := []byte(strings.Repeat(" ", 64<<10))
-		for range 50 << 4 { // 50 MiB, unless the client stops reading
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	}
-	hugeDeclared := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", fmt.Sprint(50<<20))
-		w.Write([]byte(`{"keys":[]}`))
-	}
-	static := func(status int, ctype, body string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", ctype)
-			w.WriteHeader(status)
-			w.Write([]byte(body))
-		}
-	}
-	many := make([]signature.JWK, 40)
-	for i := range many {
-		many[i] = signature.JWK{KID: fmt.Sprint("k", i), Key: ksEd(i % 3).Public()}
-	}
-	tooMany := ksDoc(t, many...)
-	for name, h := range map[string]http.HandlerFunc{
-		"500":                fail500,
-		"404":                static(http.StatusNotFound, "text/plain", "no"),
-		"HTML":               static(http.StatusOK, "text/html", "<html>maintenance</html>"),
-		"invalid JSON":       static(http.StatusOK, "application/json", `{"keys":[{`),
-		"empty set":          static(http.StatusOK, "application/json", `{"keys":[]}`),
-		"no keys member":     static(http.StatusOK, "application/json", `{"kty":"OKP"}`),
-		"only unusable keys": static(http.StatusOK, "application/json", `{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`),
-		"50 MiB body":        huge,
-		"declared 50 MiB":    hugeDeclared,
-		"too many keys":      static(http.StatusOK, "application/json", string(tooMany)),
-		"redirect to metadata": func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, metadata.URL+"/computeMetadata/v1/", http.StatusFound)
-		},
-	} {
-		t.Run(name, func(t *testing.T) {
-			defer leaktest.Check(t)()
-			// No set yet: unavailable.
-			f := newKS(t, ksStandard(t), nil)
-			defer f.close()
-			f.srv.misbehave(h)
-			f.wantDown(t, 1)
-
-			// A good set is kept when a refresh returns this.
-			g := newKS(t, ksStandard(t), nil)
-			defer g.close()
-			g.wantUp(t, 1)
-			g.srv.misbehave(h)
-			g.clk.Advance(jwksRefresh + time.Second)
-			g.wantUp(t, 1) // pokes the refresher, which fails
-			g.srv.waitHits(t, 2)
-			g.wantUp(t, 2)
-		})
-	}
-}
-
-// K-6: a set that cannot be refreshed is trusted up to the maximum
-// staleness, then verification fails closed.
-func TestKeySetMaxStaleness(t *testing.T) {
-	defer leaktest.Check(t)()
-	f := newKS(t, ksStandard(t), nil)
-	defer f.close()
-	f.wantUp(t, 0)
-	f.srv.misbehave(fail500)
-	f.clk.Advance(jwksMaxStale - time.Minute)
-	f.wantUp(t, 0)
-	f.clk.Advance(2 * time.Minute)
-	f.wantDown(t, 0)
-	f.srv.serve(ksStandard(t))
-	f.clk.Advance(jwksFailRetry)
-	f.wantUp(t, 0)
-}
-
-// K-7: two keys under one kid verify no JWS; the other kids are unharmed.
-func TestKeySetDuplicateKids(t *testing.T) {
-	defer leaktest.Check(t)()
-	doc := ksDoc(t,
-		signature.JWK{KID: "dup", Key: &ksRSA(0).PublicKey},
-		signature.JWK{KID: "dup", Key: &ksRSA(1).PublicKey},
-		signature.JWK{KID: "r1", Key: &ksRSA(0).PublicKey})
-	f := newKS(t, doc, nil)
-	defer f.close()
-	claims := f.claims(t, ksBody, nil)
-	for _, key := range []int{0, 1} {
-		tok, _ := signature.SignJWS(ksRSA(key), "dup", claims)
-		if _, _, why := f.verifyJWS(t, tok, ksBody); !errors.Is(why, errUnknownKID) {
-			t.Fatalf("dup kid signed by key %d: %v", key, why)
-		}
-	}
-	tok, _ := signature.SignJWS(ksRSA(0), "r1", claims)
-	if _, err, why := f.verifyJWS(t, tok, ksBody); err != nil {
-		t.Fatalf("r1: %v (%v)", err, why)
-	}
-}
-
-// K-8: max-age sets the refresh time, clamped so that a tiny one cannot
-// cause a fetch storm.
-func TestKeySetCacheControl(t *testing.T) {
-	for _, tc := range []struct {
-		header string
-		want   time.Duration
-	}{
-		{"max-age=1", jwksMinRefresh},
-		{"public, max-age=1800, must-revalidate", 30 * time.Minute},
-		{"max-age=99999999999", jwksMaxRefresh},
-		{"no-store", jwksRefresh},
-		{"", jwksRefresh},
-	} {
-		t.Run(tc.header, func(t *testing.T) {
-			defer leaktest.Check(t)()
-			f := newKS(t, ksStandard(t), nil)
-			defer f.close()
-			f.srv.cache = tc.header
-			f.wantUp(t, 0)
-			s := f.k.state.Load()
-			if got := s.refreshAt.Sub(s.fetched); got != tc.want {
-				t.Fatalf("refresh after %v, want %v", got, tc.want)
-			}
-			f.clk.Advance(tc.want - time.Second)
-			f.wantUp(t, 0)
-			if n := f.srv.hits.Load(); n != 1 {
-				t.Fatalf("%d fetches before the refresh was due", n)
-			}
-		})
-	}
-}
-
-// The refresher refreshes a due set in the background, woken by the ticker
-// alone, and keys dropped from the set stop verifying.
-func TestKeySetBackgroundRefresh(t *testing.T) {
-	defer leaktest.Check(t)()
-	f := newKS(t, ksStandard(t), nil)
-	f.k.t.tick = 5 * time.Millisecond
-	defer f.close()
-	f.wantUp(t, 2)
-	f.srv.serve(ksDoc(t, signature.JWK{KID: "e1", Key: ksEd(0).Public()}))
-	f.clk.Advance(jwksRefresh)
-	f.srv.waitHits(t, 2)
-	for deadline := time.Now().Add(5 * time.Second); len(f.k.state.Load().ed) != 1; {
-		if time.Now().After(deadline) {
-			t.Fatal("refreshed set never installed")
-		}
-		time.Sleep(time.Millisecond) // the swap follows the response by microseconds
-	}
-	body := []byte(ksBody)
-	if _, err := f.verify(f.v1a(2, "msg_gone", body), body); !errors.Is(err, ErrNoMatchingSignature) {
-		t.Fatalf("dropped key: %v", err)
-	}
-	f.wantUp(t, 0)
-}
-
-// Many deliveries arriving together before the first fetch share it.
-func TestKeySetFirstFetchIsShared(t *testing.T) {
-	defer leaktest.Check(t)()
-	f := newKS(t, ksStandard(t), nil)
-	defer f.close()
-	gate := make(chan struct{})
-	f.srv.misbehave(func(w http.ResponseWriter, r *http.Request) {
-		<-gate
-		w.Write(ksStandard(t))
-	})
-	body := []byte(ksBody)
-	var wg sync.WaitGroup
-	errs := make(chan error, 50)
-	for i := range 50 {
-		h := f.v1a(i%3, fmt.Sprint("msg_", i), body)
-		wg.Go(func() {
-			_, err := f.verify(h, body)
-			errs <- err
-		})
-	}
-	f.srv.waitHits(t, 0)
-	for {
-		f.k.mu.Lock()
-		inflight := f.k.inflight
-		f.k.mu.Unlock()
-		if inflight {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	close(gate)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for i := range 3 {
+		ev, err := f.verify(f.v1a(ksEd(i), "msg_"+strconv.Itoa(i), body), body)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("v1a, key %d: %v", i, err)
+		}
+		if ev.Scheme != "v1a" || ev.Resource != "batches/abc" || ev.DedupeKey() != "id:msg_"+strconv.Itoa(i) {
+			t.Fatalf("v1a, key %d: event %+v", i, ev)
+		}
+	}
+	tok := f.jws(t, ksBody, nil)
+	ev, err := f.verify(f.headers("msg_jws", tok), body)
+	if err != nil {
+		t.Fatalf("JWS: %v", err)
+	}
+	if ev.Scheme != "jws" || ev.Type != "batch.succeeded" || ev.Resource != "batches/abc" || !strings.HasPrefix(ev.DedupeKey(), "jws:") {
+		t.Fatalf("JWS: event %+v, dedupe key %q", ev, ev.DedupeKey())
+	}
+	for name, h := range map[string]http.Header{"v1a": f.v1a(ksEd(1), "msg_http", body), "jws": f.headers("msg_http_jws", tok)} {
+		if rec := f.serveHTTP(h, body); rec.Code != http.StatusNoContent {
+			t.Fatalf("ServeHTTP, %s: %d", name, rec.Code)
 		}
 	}
 	if n := f.srv.hits.Load(); n != 1 {
@@ -309,232 +204,139 @@ func TestKeySetFirstFetchIsShared(t *testing.T) {
 	}
 }
 
-func TestKeySetClosed(t *testing.T) {
-	defer leaktest.Check(t)()
-	f := newKS(t, ksStandard(t), nil)
-	f.wantUp(t, 0)
-	f.close()
-	f.k.close() // idempotent
-	f.clk.Advance(jwksMaxStale + time.Hour)
+// The key set's errors reach Verify's callers as the sentinels errors.go
+// promises, and ServeHTTP answers them by those: a forgery is 401, a
+// delivery that could not be checked 503 with Retry-After.
+func TestKeySetErrors(t *testing.T) {
+	t.Parallel()
 	body := []byte(ksBody)
-	if _, err := f.verify(f.v1a(0, "msg_late", body), body); !errors.Is(err, ErrKeysUnavailable) || !errors.Is(err, ErrClosed) {
-		t.Fatalf("err = %v", err)
-	}
-}
-
-func TestBadJWKSURL(t *testing.T) {
-	for _, u := range []string{"ftp://keys.example/jwks", "/relative/jwks.json", "https://", "::"} {
-		if _, err := NewReceiver(ReceiverConfig{JWKSURL: u}); err == nil {
-			t.Fatalf("%q accepted", u)
-		}
-	}
-}
-
-// A program that wrapped http.DefaultTransport (tracing, metrics) can still
-// build a Receiver, and its key set is fetched without the wrapper.
-func TestKeySetWrappedDefaultTransport(t *testing.T) {
-	defer leaktest.Check(t)()
-	orig := http.DefaultTransport
-	var wrapped atomic.Int32
-	http.DefaultTransport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		wrapped.Add(1)
-		return orig.RoundTrip(r)
-	})
-	defer func() { http.DefaultTransport = orig }()
-	f := newKS(t, ksStandard(t), nil)
-	defer f.close()
-	f.wantUp(t, 0)
-	if n := wrapped.Load(); n != 0 {
-		t.Fatalf("the key set went through http.DefaultTransport %d times", n)
-	}
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// A signature that matches no held key while the set cannot be refetched
-// could be a rotation the receiver cannot see: it is "keys unavailable"
-// (503), not a forgery (401), both for v1a and for a JWS with an unknown
-// kid. The held keys keep verifying meanwhile, and once the set can be
-// fetched again the same signature is a forgery.
-func TestKeySetMissDuringOutageIsUnavailable(t *testing.T) {
-	defer leaktest.Check(t)()
-	f := newKS(t, ksStandard(t), withAudience)
-	defer f.close()
-	f.wantUp(t, 0)
 	_, outsider, _ := ed25519.GenerateKey(rand.Reader)
-	body := []byte(ksBody)
-	forged := func() error {
-		ts := strconv.FormatInt(f.clk.Now().Unix(), 10)
-		_, err := f.verify(f.headers("msg_o", signature.SignV1a(outsider, "msg_o", ts, body)), body)
-		return err
-	}
-	unknownKID := func() error {
-		tok, err := signature.SignJWS(outsider, "e9", f.claims(t, ksBody, func(c map[string]any) { c["aud"] = ksAudience }))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = f.verify(f.headers("msg_j", tok), body)
-		return err
-	}
-	down := func(what string, err error) {
+	forged := func(t *testing.T, what string, err error, rec *httptest.ResponseRecorder) {
 		t.Helper()
-		if !errors.Is(err, ErrKeysUnavailable) || errors.Is(err, ErrNoMatchingSignature) {
-			t.Fatalf("%s: %v, want ErrKeysUnavailable only", what, err)
-		}
-	}
-	forgery := func(what string, err error) {
-		t.Helper()
-		if !errors.Is(err, ErrNoMatchingSignature) || errors.Is(err, ErrKeysUnavailable) {
+		if !errors.Is(err, ErrNoMatchingSignature) || errors.Is(err, ErrKeysUnavailable) || errors.Is(err, ErrClosed) {
 			t.Fatalf("%s: %v, want ErrNoMatchingSignature only", what, err)
 		}
-	}
-	forgery("v1a, set just fetched", forged())
-	forgery("jws, set just fetched", unknownKID())
-
-	f.srv.misbehave(fail500)
-	f.clk.Advance(jwksMissCooldown)
-	down("v1a, refetch failed", forged())
-	down("jws, within the cooldown of a failed refetch", unknownKID())
-	ts := strconv.FormatInt(f.clk.Now().Unix(), 10)
-	rec := f.serveHTTP(f.headers("msg_h", signature.SignV1a(outsider, "msg_h", ts, body)), body)
-	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
-		t.Fatalf("ServeHTTP: %d", rec.Code)
-	}
-	f.wantUp(t, 1) // the held keys still verify
-	if n := f.srv.hits.Load(); n != 2 {
-		t.Fatalf("%d fetches, want 2", n)
-	}
-
-	f.srv.serve(ksStandard(t))
-	f.clk.Advance(jwksMissCooldown)
-	forgery("jws, refetched", unknownKID())
-	forgery("v1a, within the cooldown of a good refetch", forged())
-}
-
-// A delivery whose refetch falls within the cooldown of another delivery's
-// refetch still sees the set that one installed.
-func TestKeySetRefetchSeesNewerSet(t *testing.T) {
-	defer leaktest.Check(t)()
-	f := newKS(t, ksStandard(t), nil)
-	defer f.close()
-	f.wantUp(t, 0)
-	held := f.k.state.Load()
-	f.srv.serve(ksDoc(t, signature.JWK{KID: "e1", Key: ksEd(0).Public()}))
-	f.clk.Advance(jwksMissCooldown)
-	s, err := f.k.refetch(t.Context(), held) // another delivery's miss
-	if err != nil || s == nil || len(s.ed) != 1 {
-		t.Fatalf("first refetch: %v, %v", s, err)
-	}
-	s2, err := f.k.refetch(t.Context(), held) // within its cooldown
-	if err != nil || s2 != s {
-		t.Fatalf("second refetch: %p, %v, want the newer set %p", s2, err, s)
-	}
-	if n := f.srv.hits.Load(); n != 2 {
-		t.Fatalf("%d fetches, want 2", n)
-	}
-}
-
-// An injected clock that goes back (a wall clock stepped by NTP, say) does
-// not hold refreshes off until it has caught up with the last fetch: the
-// set is refreshed, a rotated-in key is fetched on its first miss, and the
-// cooldown then runs from the new time.
-func TestKeySetClockGoesBack(t *testing.T) {
-	_, newKey, _ := ed25519.GenerateKey(rand.Reader)
-	rotated := func(t *testing.T) []byte {
-		return ksDoc(t, signature.JWK{KID: "e1", Key: ksEd(0).Public()}, signature.JWK{KID: "new", Key: newKey.Public()})
-	}
-	t.Run("miss", func(t *testing.T) {
-		defer leaktest.Check(t)()
-		f := newKS(t, ksStandard(t), nil)
-		defer f.close()
-		f.wantUp(t, 0)
-		f.clk.Advance(-time.Hour)
-		f.srv.serve(rotated(t))
-		body := []byte(ksBody)
-		ts := strconv.FormatInt(f.clk.Now().Unix(), 10)
-		if _, err := f.verify(f.headers("msg_new", signature.SignV1a(newKey, "msg_new", ts, body)), body); err != nil {
-			t.Fatalf("rotated-in key after the clock went back: %v", err)
+		if !strings.HasPrefix(err.Error(), ErrNoMatchingSignature.Error()+": ") || strings.Contains(err.Error(), "keyset") {
+			t.Fatalf("%s: the error reads %q", what, err)
 		}
-		_, outsider, _ := ed25519.GenerateKey(rand.Reader)
-		for range 10 {
-			f.verify(f.headers("msg_o", signature.SignV1a(outsider, "msg_o", ts, body)), body)
+		if rec.Code != http.StatusUnauthorized {
+			t.Fatalf("%s: ServeHTTP %d, want 401", what, rec.Code)
 		}
-		if n := f.srv.hits.Load(); n != 2 {
-			t.Fatalf("%d fetches, want 2: the cooldown runs from the new time", n)
+	}
+	t.Run("forged", func(t *testing.T) {
+		f := newKS(t, ksStandard(t), withAudience)
+		h := f.v1a(outsider, "msg_forged", body)
+		_, err := f.verify(h, body)
+		forged(t, "v1a by another key", err, f.serveHTTP(h, body))
+		h = f.headers("msg_expired", f.jws(t, ksBody, func(c map[string]any) { c["exp"] = f.now.Add(-time.Hour).Unix() }))
+		_, err = f.verify(h, body)
+		forged(t, "expired token", err, f.serveHTTP(h, body))
+		if !strings.Contains(err.Error(), "expired") {
+			t.Fatalf("the error does not say why: %v", err)
+		}
+		h = f.headers("msg_bound", f.jws(t, strings.Replace(ksBody, "abc", "other", 1), nil))
+		_, err = f.verify(h, body)
+		forged(t, "token of another event", err, f.serveHTTP(h, body))
+	})
+	t.Run("keys unavailable", func(t *testing.T) {
+		meters := newMeters()
+		f := newKS(t, ksStandard(t), func(c *ReceiverConfig) {
+			withAudience(c)
+			c.MeterProvider = meters
+		})
+		f.srv.status.Store(http.StatusInternalServerError)
+		for name, h := range map[string]http.Header{"v1a": f.v1a(ksEd(0), "msg_down", body), "jws": f.headers("msg_down_jws", f.jws(t, ksBody, nil))} {
+			_, err := f.verify(h, body)
+			if !errors.Is(err, ErrKeysUnavailable) || errors.Is(err, ErrNoMatchingSignature) || errors.Is(err, ErrClosed) {
+				t.Fatalf("%s: %v, want ErrKeysUnavailable only", name, err)
+			}
+			if !strings.HasPrefix(err.Error(), ErrKeysUnavailable.Error()+": ") || !strings.Contains(err.Error(), "500") {
+				t.Fatalf("%s: the error reads %q", name, err)
+			}
+			wantUnavailable(t, f.serveHTTP(h, body))
+		}
+		// One failed fetch: the others came within its retry gap.
+		if n, _ := meters.sum("gemhook.keyset.fetches", "error.type=fetch_failed"); n != 1 {
+			t.Fatalf("%v failed fetches counted, want 1:\n%s", n, meters.text())
 		}
 	})
-	t.Run("refresh", func(t *testing.T) {
-		defer leaktest.Check(t)()
+	t.Run("caller gave up", func(t *testing.T) {
 		f := newKS(t, ksStandard(t), nil)
-		f.k.t.tick = 5 * time.Millisecond
-		defer f.close()
-		f.wantUp(t, 0)
-		f.clk.Advance(-time.Hour)
-		f.srv.serve(rotated(t))
-		f.wantUp(t, 0) // pokes the refresher: the set is due
-		f.srv.waitHits(t, 2)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := f.r.Verify(ctx, f.v1a(ksEd(0), "msg_gone", body), body); !errors.Is(err, ErrKeysUnavailable) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("%v, want ErrKeysUnavailable and context.Canceled", err)
+		}
 	})
-}
-
-// Concurrent forged deliveries at clock positions that jump both ways:
-// each position allows at most one fetch, however many deliveries miss.
-func TestKeySetConcurrentMissesWithJumpingClock(t *testing.T) {
-	defer leaktest.Check(t)()
-	f := newKS(t, ksStandard(t), nil)
-	defer f.close()
-	f.wantUp(t, 0)
-	_, outsider, _ := ed25519.GenerateKey(rand.Reader)
-	body := []byte(ksBody)
-	burst := func(pos int) {
-		var wg sync.WaitGroup
-		for g := range 4 {
-			wg.Go(func() {
-				for i := range 5 {
-					id := fmt.Sprintf("msg_%d_%d_%d", pos, g, i)
-					ts := strconv.FormatInt(f.clk.Now().Unix(), 10)
-					_, err := f.verify(f.headers(id, signature.SignV1a(outsider, id, ts, body)), body)
-					if !errors.Is(err, ErrNoMatchingSignature) || errors.Is(err, ErrKeysUnavailable) {
-						t.Errorf("forged delivery: %v", err)
-						return
-					}
+	t.Run("closed", func(t *testing.T) {
+		f := newKS(t, ksStandard(t), nil)
+		f.r.Close()
+		_, err := f.verify(f.v1a(ksEd(0), "msg_late", body), body)
+		if !errors.Is(err, ErrKeysUnavailable) || !errors.Is(err, ErrClosed) || errors.Is(err, ErrNoMatchingSignature) {
+			t.Fatalf("%v, want ErrKeysUnavailable and ErrClosed", err)
+		}
+		if n := f.srv.hits.Load(); n != 0 {
+			t.Fatalf("a closed Receiver fetched the key set %d times", n)
+		}
+	})
+	t.Run("bad JWKS URL", func(t *testing.T) {
+		for _, u := range []string{"ftp://keys.example/jwks", "/relative/jwks.json", "https://", "::"} {
+			if r, err := NewReceiver(ReceiverConfig{JWKSURL: u}); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "JWKSURL") {
+				if r != nil {
+					r.Close()
 				}
-			})
+				t.Fatalf("%q: %v, want ErrInvalidConfig naming JWKSURL", u, err)
+			}
 		}
-		wg.Wait()
+	})
+}
+
+// A receiver that accepts per-request deliveries fetches no keys while
+// only project-level ones, or signatures of the wrong shape, arrive.
+func TestKeySetIsLazy(t *testing.T) {
+	t.Parallel()
+	secret := signature.EncodeSecret([]byte("0123456789abcdef0123456789abcdef"))
+	f := newKS(t, ksStandard(t), func(c *ReceiverConfig) { c.Secrets = []string{secret} })
+	key, _ := signature.DecodeSecret(secret)
+	ts := strconv.FormatInt(f.now.Unix(), 10)
+	body := []byte(ksBody)
+	if _, err := f.verify(f.headers("msg_1", signature.SignV1(key, "msg_1", ts, body)), body); err != nil {
+		t.Fatal(err)
 	}
-	jumps := []time.Duration{jwksMissCooldown, -time.Hour, jwksMissCooldown, jwksMissCooldown / 2, time.Hour, -jwksMissCooldown}
-	burst(0)
-	for i, d := range jumps {
-		f.clk.Advance(d)
-		burst(i + 1)
+	for _, sig := range []string{"aaa.bbb.ccc", "v1a,c2hvcnQ="} {
+		if _, err := f.verify(f.headers("msg_2", sig), body); !errors.Is(err, ErrNoMatchingSignature) {
+			t.Fatalf("%s: %v", sig, err)
+		}
 	}
-	if n := f.srv.hits.Load(); n > int64(1+len(jumps)) {
-		t.Fatalf("%d fetches for %d clock positions", n, 1+len(jumps))
+	if n := f.srv.hits.Load(); n != 0 {
+		t.Fatalf("%d fetches of the key set", n)
 	}
 }
 
-// Ed25519 keys beyond the v1a cap are still JWS keys, and the log says why
-// v1a does not try them.
-func TestKeySetV1aKeyCap(t *testing.T) {
-	keys := make([]signature.JWK, maxV1aKeys+1)
-	for i := range keys {
-		_, priv, _ := ed25519.GenerateKey(rand.Reader)
-		keys[i] = signature.JWK{KID: fmt.Sprint("k", i), Key: priv.Public()}
+// J-16 and J-17: other serializations and oversized tokens are refused
+// early, as malformed (400) or unauthenticated (401), without a fetch.
+func TestJWSShapes(t *testing.T) {
+	t.Parallel()
+	f := newKS(t, ksStandard(t), nil)
+	seg := strings.Repeat("A", 1<<20)
+	for name, sig := range map[string]string{
+		"JSON serialization without protected": `{"payload":"e30","signatures":[{"signature":"AAAA"}]}`,
+		"flattened JSON":                       `{"payload":"e30","signature":"AAAA","header":{"alg":"RS256","kid":"r1"}}`,
+		"Bearer and dots":                      "Bearer " + strings.Repeat(".", 1<<20),
+		"three 1 MB segments":                  seg + "." + seg + "." + seg,
+		"just over the list cap":               strings.Repeat("a", signature.MaxListLen-3) + ".b.c",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := f.verify(f.headers("msg_1", sig), []byte(ksBody)); err == nil {
+				t.Fatal("accepted")
+			}
+			rec := f.serveHTTP(f.headers("msg_1", sig), []byte(ksBody))
+			if rec.Code != http.StatusUnauthorized && rec.Code != http.StatusBadRequest {
+				t.Fatalf("status %d", rec.Code)
+			}
+		})
 	}
-	entries, err := parseJWKS(ksDoc(t, keys...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := newKeyState(entries, ksEpoch, ksEpoch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s.ed) != maxV1aKeys || len(s.byKID) != maxV1aKeys+1 {
-		t.Fatalf("%d v1a keys, %d JWS keys", len(s.ed), len(s.byKID))
-	}
-	if len(s.capped) != 1 || !strings.Contains(s.capped[0], "v1a") || len(s.dropped) != 0 {
-		t.Fatalf("capped = %q, dropped = %q", s.capped, s.dropped)
+	if n := f.srv.hits.Load(); n != 0 {
+		t.Fatalf("%d fetches for tokens that could not verify", n)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/gemhook/gemhook/internal/keyset"
 )
 
 // instrumentation names gemhook's tracer and meter.
@@ -158,7 +160,7 @@ func fetchClass(err error) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
-	case errors.Is(err, errRedirect):
+	case errors.Is(err, keyset.ErrRedirect):
 		return "redirect"
 	}
 	return "fetch_failed"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gemhook/gemhook/internal/dedupe"
 	"github.com/gemhook/gemhook/internal/hub"
+	"github.com/gemhook/gemhook/internal/keyset"
 	"github.com/gemhook/gemhook/internal/signature"
 )
 
@@ -72,7 +73,7 @@ type Receiver struct {
 
 	secrets   atomic.Pointer[secretSet]
 	secretsMu sync.Mutex // serialises AddSecret and RemoveSecret
-	keys      *keySet
+	keys      *keyset.Set
 	store     Store
 	memory    *MemoryStore // the store, when it is this Receiver's own
 	hub       *hub.Hub     // this process's waiters, woken by the store's hints
@@ -152,12 +153,11 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	r.deliver = r.dispatch
 	r.timeouts = defaultTimeouts
 	if cfg.JWKSURL != "" {
-		ks, err := newKeySet(cfg, r.now, r.log)
+		ks, err := newKeySet(cfg, r.now, r.log, r.tel)
 		if err != nil {
 			return nil, err
 		}
 		r.keys = ks
-		ks.tel = r.tel
 	}
 	r.store = cfg.Store
 	if r.store == nil {
@@ -185,7 +185,7 @@ func (r *Receiver) Close() error {
 		}
 		r.srvMu.Unlock()
 		if r.keys != nil {
-			r.keys.close()
+			r.keys.Close()
 		}
 		r.unsub()
 		r.closing.run()
@@ -302,14 +302,14 @@ func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, 
 		nV1a, nJWS = 0, 0
 	}
 	if nV1a > 0 {
-		err := r.keys.verifyV1a(ctx, entries, id, ts, body)
+		err := r.verifyV1a(ctx, entries, id, ts, body)
 		if err == nil {
 			return signature.SchemeV1a, "", "", nil
 		}
 		note(err)
 	}
 	if nJWS > 0 {
-		replay, err := r.keys.verifiedJWS(ctx, entries, body)
+		replay, err := r.verifyJWS(ctx, entries, body)
 		if err == nil {
 			return signature.SchemeJWS, replay, "", nil
 		}

@@ -21,7 +21,6 @@ func newReplayFixture(t *testing.T) (*ksFixture, *atomic.Int32) {
 		withAudience(c)
 		c.Secrets = []string{victimSecret}
 	})
-	t.Cleanup(f.close)
 	base := f.r.deliver
 	f.r.deliver = func(ctx context.Context, ev *Event) error {
 		dispatched.Add(1)
@@ -39,7 +38,7 @@ func TestJWSReplayUnderVictimID(t *testing.T) {
 		t.Fatalf("replayed token: %d", rec.Code)
 	}
 	body := []byte(`{"type":"batch.failed","version":"v1","timestamp":"2026-01-02T03:04:05Z","data":{"id":"batches/victim"}}`)
-	ts := strconv.FormatInt(f.clk.Now().Unix(), 10)
+	ts := strconv.FormatInt(f.now.Unix(), 10)
 	h := f.headers("msg_victim", refSign(t, victimSecret, "msg_victim", ts, body))
 	if rec := f.serveHTTP(h, body); rec.Code != http.StatusNoContent {
 		t.Fatalf("genuine delivery: %d", rec.Code)
@@ -111,7 +110,7 @@ func TestDedupeKeyIgnoresUnsignedID(t *testing.T) {
 	if a.DedupeKey() != b.DedupeKey() || a.DedupeKey() == "" {
 		t.Fatalf("DedupeKey = %q and %q for one token", a.DedupeKey(), b.DedupeKey())
 	}
-	ts := strconv.FormatInt(f.clk.Now().Unix(), 10)
+	ts := strconv.FormatInt(f.now.Unix(), 10)
 	v1, err := f.verify(f.headers(a.DedupeKey(), refSign(t, victimSecret, a.DedupeKey(), ts, []byte(ksBody))), []byte(ksBody))
 	if err == nil && v1.DedupeKey() == a.DedupeKey() {
 		t.Fatal("a v1 delivery whose id is a JWS replay key shares its dedupe key")
@@ -127,7 +126,7 @@ func FuzzDedupeKey(f *testing.F) {
 	f.Add("jws:0123456789abcdef0123456789abcdef")
 	f.Add("id:msg_victim")
 	f.Fuzz(func(t *testing.T, id string) {
-		jws := &Event{ID: id, replay: replayKey([]byte("signature of a token"))}
+		jws := &Event{ID: id, replay: "jws:0123456789abcdef0123456789abcdef"}
 		if jws.DedupeKey() != jws.replay {
 			t.Fatalf("a JWS delivery's key follows its webhook-id %q: %q", id, jws.DedupeKey())
 		}
@@ -136,4 +135,56 @@ func FuzzDedupeKey(f *testing.F) {
 			t.Fatalf("the v1 delivery %q shares a JWS token's dedupe key", id)
 		}
 	})
+}
+
+// J-18: a replayed delivery is acknowledged but not handed on twice.
+func TestJWSReplayIsIdempotent(t *testing.T) {
+	var events atomic.Int32
+	f := newKS(t, ksStandard(t), func(c *ReceiverConfig) {
+		withAudience(c)
+		c.OnEvent = func(context.Context, *Event) { events.Add(1) }
+	})
+	h := f.headers("msg_replay", f.jws(t, ksBody, nil))
+	for i := range 3 {
+		if rec := f.serveHTTP(h, []byte(ksBody)); rec.Code/100 != 2 {
+			t.Fatalf("delivery %d: %d", i, rec.Code)
+		}
+	}
+	if n := events.Load(); n != 1 {
+		t.Fatalf("OnEvent ran %d times, want 1", n)
+	}
+}
+
+// J-18: a JWS covers neither webhook-id nor webhook-timestamp, so a captured
+// token re-sent under a fresh id (and a fresh timestamp) must not be a new
+// event: it is acknowledged and reaches neither dispatch nor OnEvent again.
+func TestJWSReplayUnderFreshID(t *testing.T) {
+	var events atomic.Int32
+	f := newKS(t, ksStandard(t), func(c *ReceiverConfig) {
+		withAudience(c)
+		c.OnEvent = func(context.Context, *Event) { events.Add(1) }
+	})
+	var dispatched atomic.Int32
+	f.r.deliver = func(ctx context.Context, ev *Event) error {
+		dispatched.Add(1)
+		return f.r.dispatch(ctx, ev)
+	}
+	tok := f.jws(t, ksBody, nil)
+	if rec := f.serveHTTP(f.headers("msg_first", tok), []byte(ksBody)); rec.Code != http.StatusNoContent {
+		t.Fatalf("first delivery: %d", rec.Code)
+	}
+	if rec := f.serveHTTP(f.headersAt(f.now.Add(30*time.Second), "msg_replayed", tok), []byte(ksBody)); rec.Code != http.StatusNoContent {
+		t.Fatalf("replay: %d", rec.Code)
+	}
+	if d, e := dispatched.Load(), events.Load(); d != 1 || e != 1 {
+		t.Fatalf("dispatched %d and OnEvent %d times, want once each", d, e)
+	}
+	// A new token for the same event is a new delivery as far as the
+	// receiver knows (the hub's tombstones keep the job settled once).
+	if rec := f.serveHTTP(f.headers("msg_new", f.jws(t, ksBody, func(c map[string]any) { c["jti"] = "another" })), []byte(ksBody)); rec.Code != http.StatusNoContent {
+		t.Fatalf("new token: %d", rec.Code)
+	}
+	if e := events.Load(); e != 2 {
+		t.Fatalf("OnEvent %d times after a fresh token, want 2", e)
+	}
 }

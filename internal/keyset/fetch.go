@@ -1,8 +1,7 @@
-package gemhook
+package keyset
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,33 +13,31 @@ import (
 	"time"
 )
 
-// Bounds on what a key set fetch may cost. Google publishes three keys in
-// well under a kilobyte.
+// Bounds on what a fetch may cost. Google publishes three keys in well
+// under a kilobyte.
 const (
-	maxJWKSBytes = 256 << 10 // response body
-	maxJWKSKeys  = 32        // entries in "keys"; jwk.Parse refuses more
+	maxBytes = 256 << 10 // response body
+	maxKeys  = 32        // entries in "keys"; jwk.Parse refuses more
 )
 
-var errRedirect = errors.New("JWKS endpoint answered with a redirect, which is not followed")
-
-// defaultJWKSClient is used when ReceiverConfig.HTTPClient is nil. It does
-// not follow redirects: the key set must come from the configured URL, not
-// from wherever a compromised or misconfigured host points (for example a
-// cloud metadata address). It has its own transport, whose idle
-// connections close closes. A user-supplied client is used as it is; the
-// fetch timeout and the body cap apply to it as well.
-func defaultJWKSClient() *http.Client {
+// defaultClient is used when Config.Client is nil. It does not follow
+// redirects: the key set must come from the configured URL, not from
+// wherever a compromised or misconfigured host points (for example a cloud
+// metadata address). It has its own transport, whose idle connections
+// Close closes. A client from Config is used as it is; the fetch timeout
+// and the body cap apply to it as well.
+func defaultClient() *http.Client {
 	return &http.Client{
-		Transport:     jwksTransport(),
-		Timeout:       jwksFetchTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return errRedirect },
+		Transport:     transport(),
+		Timeout:       fetchTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return ErrRedirect },
 	}
 }
 
-// jwksTransport clones net/http's default transport, or, when the program
-// has replaced http.DefaultTransport with a wrapper (tracing and metrics
+// transport clones net/http's default transport, or, when the program has
+// replaced http.DefaultTransport with a wrapper (tracing and metrics
 // libraries do), which cannot be cloned, builds one with the same settings.
-func jwksTransport() *http.Transport {
+func transport() *http.Transport {
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		return t.Clone()
 	}
@@ -55,10 +52,10 @@ func jwksTransport() *http.Transport {
 	}
 }
 
-func checkJWKSURL(s string) error {
+func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%w: ReceiverConfig.JWKSURL %q is not an absolute http(s) URL", ErrInvalidConfig, s)
+		return fmt.Errorf("%w: %q", ErrURL, s)
 	}
 	return nil
 }
@@ -66,7 +63,7 @@ func checkJWKSURL(s string) error {
 // fetch downloads and parses the key set. net/http does the transfer
 // rather than jwk.Fetch, which cannot take a per-call key cap and hides
 // the response headers, whose max-age sets the refresh time.
-func (k *keySet) fetch(ctx context.Context) (*keyState, error) {
+func (k *Set) fetch(ctx context.Context) (*keyState, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
 	if err != nil {
 		return nil, err
@@ -81,15 +78,15 @@ func (k *keySet) fetch(ctx context.Context) (*keyState, error) {
 		io.Copy(io.Discard, io.LimitReader(res.Body, 4<<10)) // lets the connection be reused
 		return nil, fmt.Errorf("JWKS endpoint answered %s", res.Status)
 	}
-	if res.ContentLength > maxJWKSBytes {
-		return nil, fmt.Errorf("JWKS response of %d bytes is over the %d byte cap", res.ContentLength, maxJWKSBytes)
+	if res.ContentLength > maxBytes {
+		return nil, fmt.Errorf("JWKS response of %d bytes is over the %d byte cap", res.ContentLength, maxBytes)
 	}
-	doc, err := io.ReadAll(io.LimitReader(res.Body, maxJWKSBytes+1))
+	doc, err := io.ReadAll(io.LimitReader(res.Body, maxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading JWKS response: %w", err)
 	}
-	if len(doc) > maxJWKSBytes {
-		return nil, fmt.Errorf("JWKS response is over the %d byte cap", maxJWKSBytes)
+	if len(doc) > maxBytes {
+		return nil, fmt.Errorf("JWKS response is over the %d byte cap", maxBytes)
 	}
 	entries, err := parseJWKS(doc)
 	if err != nil {
@@ -104,8 +101,9 @@ func (k *keySet) fetch(ctx context.Context) (*keyState, error) {
 		k.log.LogAttrs(ctx, slog.LevelDebug, "gemhook: JWKS key ignored", slog.String("reason", d))
 	}
 	for _, d := range s.capped {
-		// Deliveries signed by it are answered 503 until the set shrinks.
-		k.log.LogAttrs(ctx, slogWarn, "gemhook: JWKS key left out for a cap", slog.String("reason", d))
+		// Deliveries signed by it are refused as unavailable until the
+		// set shrinks.
+		k.log.LogAttrs(ctx, slog.LevelWarn, "gemhook: JWKS key left out for a cap", slog.String("reason", d))
 	}
 	return s, nil
 }
@@ -123,8 +121,8 @@ func refreshAfter(h http.Header) time.Duration {
 			if err != nil || sec < 0 {
 				continue
 			}
-			return min(max(time.Duration(min(sec, 1<<32))*time.Second, jwksMinRefresh), jwksMaxRefresh)
+			return min(max(time.Duration(min(sec, 1<<32))*time.Second, minRefresh), maxRefresh)
 		}
 	}
-	return jwksRefresh
+	return defaultRefresh
 }

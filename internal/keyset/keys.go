@@ -1,4 +1,4 @@
-package gemhook
+package keyset
 
 import (
 	"crypto"
@@ -42,7 +42,9 @@ type jwsKey struct {
 	pub crypto.PublicKey
 }
 
-func (s *keyState) usable(now time.Time, maxStale time.Duration) bool {
+// usable reports whether the set may be used: it exists and is no older
+// than the maximum staleness.
+func (s *keyState) usable(now time.Time) bool {
 	return s != nil && now.Sub(s.fetched) <= maxStale
 }
 

@@ -1,4 +1,4 @@
-package gemhook
+package keyset
 
 import (
 	"context"
@@ -10,21 +10,18 @@ import (
 	"github.com/gemhook/gemhook/internal/signature"
 )
 
-// maxJWSEntries bounds the tokens one delivery can make gemhook verify.
+// maxJWSEntries bounds the tokens one delivery can make the set verify.
 const maxJWSEntries = 2
 
-// defaultIssuer is the "iss" a JWS delivery must carry when it carries one
-// and ReceiverConfig.Issuer is empty. Google documents no issuer for these
-// tokens; the key set is published by this origin, and an issuer that
-// publishes its keys at <origin>/.well-known/jwks.json names itself by that
-// origin (as OpenID providers do), so this is the value to expect. Tokens
-// without "iss" are accepted, because the key set already identifies the
-// signer.
+// defaultIssuer is the "iss" a token must carry when it carries one and
+// Config.Issuer is empty. Google documents no issuer for these tokens; the
+// key set is published by this origin, and an issuer that publishes its
+// keys at <origin>/.well-known/jwks.json names itself by that origin (as
+// OpenID providers do), so this is the value to expect. Tokens without
+// "iss" are accepted, because the key set already identifies the signer.
 const defaultIssuer = signature.GeminiIssuer
 
-// Reasons a JWS delivery is refused. Each is wrapped together with
-// ErrNoMatchingSignature, so callers that only care about forged versus
-// good keep using that one.
+// Reasons a token is refused. Each is wrapped together with ErrNoMatch.
 var (
 	errUnknownKID     = errors.New("jws: kid names no key in the key set")
 	errKeyAlg         = errors.New("jws: the key named by kid is not for this algorithm")
@@ -39,22 +36,20 @@ var (
 	errTokenMalformed = errors.New("jws: malformed token")
 )
 
-// verifyJWS checks the compact JWS entries. Each token is parsed and
-// checked for shape before any key is looked up, so garbage never causes a
-// fetch. A kid that is not in the set causes one refetch per cooldown (the
-// keys may have rotated); if the set cannot be refetched, such a token
-// could not be checked and the error is ErrKeysUnavailable. A token that
-// verifies must also carry valid claims and the delivery's own event.
-func (k *keySet) verifyJWS(ctx context.Context, entries []signature.Entry, body []byte) error {
-	_, err := k.verifiedJWS(ctx, entries, body)
-	return err
-}
-
-// verifiedJWS is verifyJWS that also returns the replay key of the token
-// that verified: a JWS covers neither webhook-id nor webhook-timestamp, so
-// the Receiver also remembers the token itself, and a captured token sent
-// again under a fresh id is a duplicate, not a new event.
-func (k *keySet) verifiedJWS(ctx context.Context, entries []signature.Entry, body []byte) (string, error) {
+// VerifyJWS checks the compact JWS entries among entries. Each token is
+// parsed and checked for shape before any key is looked up, so garbage
+// never causes a fetch. A kid that is not in the set causes one refetch
+// per cooldown (the keys may have rotated); if the set cannot be
+// refetched, such a token could not be checked and the error is
+// ErrUnavailable. A token that verifies must also carry valid claims and
+// the delivery's own event (its "type" and "data" equal body's).
+//
+// replay names the token that verified: a JWS covers neither webhook-id
+// nor webhook-timestamp, so the Receiver remembers the token itself, and
+// a captured token sent again under a fresh id is a duplicate, not a new
+// event. It starts with "jws:" and is the same for every copy of one
+// token.
+func (k *Set) VerifyJWS(ctx context.Context, entries []signature.Entry, body []byte) (replay string, err error) {
 	var toks [maxJWSEntries]*signature.JWS
 	n := 0
 	var why error
@@ -71,7 +66,7 @@ func (k *keySet) verifiedJWS(ctx context.Context, entries []signature.Entry, bod
 		n++
 	}
 	if n == 0 {
-		return "", fmt.Errorf("%w: %w", ErrNoMatchingSignature, why)
+		return "", fmt.Errorf("%w: %w", ErrNoMatch, why)
 	}
 	s, err := k.current(ctx)
 	if err != nil {
@@ -104,7 +99,7 @@ func (k *keySet) verifiedJWS(ctx context.Context, entries []signature.Entry, bod
 			continue
 		}
 		// Signed by a published key: from here on, a failure is about
-		// the token's claims, which is still a refusal (401).
+		// the token's claims, which is still a refusal.
 		if err := k.checkClaims(t.Payload, body); err != nil {
 			why = err
 			continue
@@ -115,7 +110,7 @@ func (k *keySet) verifiedJWS(ctx context.Context, entries []signature.Entry, bod
 		// A kid the set could not be brought up to date for.
 		return "", unavailable
 	}
-	return "", fmt.Errorf("%w: %w", ErrNoMatchingSignature, why)
+	return "", fmt.Errorf("%w: %w", ErrNoMatch, why)
 }
 
 // cmpErr keeps the first reason; later tokens rarely say more.

@@ -1,27 +1,27 @@
-package gemhook
+package envelope
 
 import (
 	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
-// sameJSON reports whether two JSON values are equal as data: objects by
+// Equal reports whether two JSON values are equal as data: objects by
 // their members (exact names, the last of repeated names winning) whatever
 // their order, strings by their decoded text, numbers by value. Identical
-// bytes, the usual case, cost one comparison.
-func sameJSON(a, b json.RawMessage) bool {
+// bytes, the usual case, cost one comparison. A value that is not valid
+// JSON equals nothing.
+func Equal(a, b []byte) bool {
 	if bytes.Equal(a, b) {
 		return true
 	}
-	va, ok1 := decodeJSON(a)
-	vb, ok2 := decodeJSON(b)
+	va, ok1 := decodeAny(a)
+	vb, ok2 := decodeAny(b)
 	return ok1 && ok2 && sameValue(va, vb)
 }
 
-func decodeJSON(raw json.RawMessage) (any, bool) {
+func decodeAny(raw []byte) (any, bool) {
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	var v any
@@ -79,19 +79,4 @@ func sameNumber(a, b string) bool {
 	fa, err1 := strconv.ParseFloat(a, 64)
 	fb, err2 := strconv.ParseFloat(b, 64)
 	return err1 == nil && err2 == nil && fa == fb
-}
-
-// jsonString returns a JSON string's value, or "" for any other value.
-func jsonString(v []byte) string {
-	if len(v) < 2 || v[0] != '"' {
-		return ""
-	}
-	if raw := v[1 : len(v)-1]; bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-		return string(raw)
-	}
-	var s string
-	if json.Unmarshal(v, &s) != nil {
-		return ""
-	}
-	return s
 }

@@ -1,4 +1,4 @@
-package gemhook
+package keyset
 
 import (
 	"crypto/ed25519"
@@ -9,15 +9,15 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
-// parseJWKS reads a JSON Web Key Set with jwx. More than maxJWKSKeys
+// parseJWKS reads a JSON Web Key Set with jwx. More than maxKeys
 // entries fail the set (jwk.WithMaxKeys caps before allocating). Lenient
 // set parsing keeps one entry jwx cannot read (say a key type Google adds
 // one day) from failing the whole set: it comes back as a
 // jwk.UnsupportedKey, which is kept with its reason and never used.
 func parseJWKS(doc []byte) ([]jwksEntry, error) {
-	set, err := jwk.Parse(doc, jwk.WithMaxKeys(maxJWKSKeys), jwk.WithStrictKeySetParsing(false))
+	set, err := jwk.Parse(doc, jwk.WithMaxKeys(maxKeys), jwk.WithStrictKeySetParsing(false))
 	if err != nil {
-		return nil, fmt.Errorf("parsing JWKS (capped at %d keys): %w", maxJWKSKeys, err)
+		return nil, fmt.Errorf("parsing JWKS (capped at %d keys): %w", maxKeys, err)
 	}
 	out := make([]jwksEntry, 0, set.Len())
 	for i := range set.Len() {

@@ -1,4 +1,4 @@
-package gemhook
+package keyset
 
 import (
 	"context"
@@ -25,15 +25,15 @@ var contentPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); retur
 
 const maxPooledContent = 64 << 10
 
-// verifyV1a checks the v1a entries (Ed25519 over id.ts.body) against the
-// key set. The key that verified last is tried first, so the usual
+// VerifyV1a checks the v1a entries among entries (Ed25519 over
+// id.ts.body). The key that verified last is tried first, so the usual
 // delivery costs one ed25519.Verify. When no key verifies, the set may
 // have rotated: it is refetched (at most once per cooldown) and its new
-// keys are tried. A signature that matches no key tried is a forgery only
-// if every key could be tried: when the set could not be refetched, when
-// keys were left out for a cap, or when the checks ran out, the error is
-// ErrKeysUnavailable (503, retried) rather than a refusal.
-func (k *keySet) verifyV1a(ctx context.Context, entries []signature.Entry, id, ts string, body []byte) error {
+// keys are tried. A signature that matches no key tried is a forgery
+// (ErrNoMatch) only if every key could be tried: when the set could not
+// be refetched, when keys were left out for a cap, or when the checks ran
+// out, the error is ErrUnavailable.
+func (k *Set) VerifyV1a(ctx context.Context, entries []signature.Entry, id, ts string, body []byte) error {
 	var sigs [maxV1aEntries][ed25519.SignatureSize]byte
 	n := 0
 	for _, e := range entries {
@@ -45,7 +45,7 @@ func (k *keySet) verifyV1a(ctx context.Context, entries []signature.Entry, id, t
 		}
 	}
 	if n == 0 {
-		return fmt.Errorf("%w: no well-formed v1a entry", ErrNoMatchingSignature)
+		return fmt.Errorf("%w: no well-formed v1a entry", ErrNoMatch)
 	}
 	s, err := k.current(ctx)
 	if err != nil {
@@ -76,16 +76,13 @@ func (k *keySet) verifyV1a(ctx context.Context, entries []signature.Entry, id, t
 	switch {
 	case len(s.capped) > 0:
 		return fmt.Errorf("%w: v1a signature matches none of the %d Ed25519 keys tried; %d more were left out for a cap",
-			ErrKeysUnavailable, len(s.ed), len(s.capped))
+			ErrUnavailable, len(s.ed), len(s.capped))
 	case budget < 0:
 		return fmt.Errorf("%w: v1a signature matches none of the keys tried within the cap of %d checks per delivery",
-			ErrKeysUnavailable, maxV1aChecks)
+			ErrUnavailable, maxV1aChecks)
 	}
-	return fmt.Errorf("%w: v1a signature matches no published key", ErrNoMatchingSignature)
+	return fmt.Errorf("%w: v1a signature matches no published key", ErrNoMatch)
 }
-
-// verifyEd25519 is ed25519.Verify; tests count the calls through it.
-var verifyEd25519 = ed25519.Verify
 
 // matchV1a tries the last matching key first, then the others, skipping
 // keys of the set tried before (prev). Each verification takes one from
@@ -108,7 +105,7 @@ func (s *keyState) matchV1a(sigs [][ed25519.SignatureSize]byte, msg []byte, prev
 				return false
 			}
 			*budget--
-			if verifyEd25519(s.ed[j], msg, sigs[i][:]) {
+			if ed25519.Verify(s.ed[j], msg, sigs[i][:]) {
 				return true
 			}
 		}

@@ -1,4 +1,4 @@
-package gemhook
+package keyset
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/gemhook/gemhook/internal/envelope"
 )
 
 // Claim checks. The skew absorbs clock differences between Google and the
@@ -28,10 +30,10 @@ var boundMembers = [...]struct {
 // exp (required), nbf and iat against the clock with jwsSkew, the lifetime,
 // aud when an audience is configured, iss when present, and the binding of
 // the token to body. Members are matched exactly, the last of repeated
-// names winning, as decodeEvent reads the event that will be dispatched.
-func (k *keySet) checkClaims(payload, body []byte) error {
-	c := jsonObject{doc: payload}
-	if c.read() != nil {
+// names winning, as the Receiver reads the event it will dispatch.
+func (k *Set) checkClaims(payload, body []byte) error {
+	var c claimSet
+	if c.read(payload) != nil {
 		return fmt.Errorf("%w: payload is not a JSON object", errTokenClaims)
 	}
 	now := k.now().Unix()
@@ -66,11 +68,11 @@ func (k *keySet) checkClaims(payload, body []byte) error {
 	if k.audience != "" && !c.hasAudience(k.audience) {
 		return errTokenAudience
 	}
-	if v, ok := c.get(mIss); ok && jsonString(v) != k.issuer {
+	if v, ok := c.get(mIss); ok && v.Text(c.doc) != k.issuer {
 		return errTokenIssuer
 	}
-	b := jsonObject{doc: body}
-	if b.read() != nil {
+	var b claimSet
+	if b.read(body) != nil {
 		return fmt.Errorf("%w: body is not a JSON object", errTokenUnbound)
 	}
 	for _, m := range boundMembers {
@@ -82,14 +84,14 @@ func (k *keySet) checkClaims(payload, body []byte) error {
 			continue
 		}
 		bv, inBody := b.get(m.index)
-		if !inBody || !sameJSON(tv, bv) {
+		if !inBody || !envelope.Equal(tv.Raw(c.doc), bv.Raw(b.doc)) {
 			return fmt.Errorf("%w: %q differs", errTokenUnbound, memberNames[m.index])
 		}
 	}
 	return nil
 }
 
-// The members checkClaims reads, as indexes into jsonObject.vals.
+// The members checkClaims reads, as indexes into claimSet.vals.
 const (
 	mExp = iota
 	mIat
@@ -133,43 +135,44 @@ func memberIndex(name string) int {
 	return -1
 }
 
-// jsonObject is one JSON object with the values of the members above; the
-// last of repeated names wins.
-type jsonObject struct {
+// claimSet is one JSON object (a token's claims, or a delivery's body)
+// with where the members above are; the last of repeated names wins.
+type claimSet struct {
 	doc  []byte
-	vals [nMembers][]byte
-	has  [nMembers]bool
+	vals [nMembers]envelope.Span
 }
 
-func (o *jsonObject) read() error {
-	var buf [16]field
-	s := scanner{b: o.doc}
-	fs, err := s.document(buf[:0])
+func (o *claimSet) read(doc []byte) error {
+	var buf [16]envelope.Member
+	ms, err := envelope.Members(buf[:0], doc)
 	if err != nil {
-		return errTokenClaims
+		return err
 	}
-	for _, f := range fs {
-		if i := memberIndex(string(s.key(f.key))); i >= 0 {
-			o.vals[i], o.has[i] = o.doc[f.val.start:f.val.end], true
+	o.doc = doc
+	for _, m := range ms {
+		if i := memberIndex(string(m.Key(doc))); i >= 0 {
+			o.vals[i] = m.Value
 		}
 	}
 	return nil
 }
 
-func (o *jsonObject) get(i int) ([]byte, bool) { return o.vals[i], o.has[i] }
+// get returns member i's value; ok is false when it is absent (the zero
+// Span: a present value never ends at 0).
+func (o *claimSet) get(i int) (envelope.Span, bool) { return o.vals[i], o.vals[i].End != 0 }
 
 // numericDate reads a NumericDate claim (RFC 7519 §2): a JSON number of
 // seconds, possibly fractional, which is truncated.
-func (o *jsonObject) numericDate(i int) (int64, bool, error) {
+func (o *claimSet) numericDate(i int) (int64, bool, error) {
 	v, ok := o.get(i)
 	name := memberNames[i]
 	if !ok {
 		return 0, false, nil
 	}
-	if k := v[0]; k != '-' && (k < '0' || k > '9') {
+	if k := v.Kind(o.doc); k != '-' && (k < '0' || k > '9') {
 		return 0, false, fmt.Errorf("%w: %s is not a number", errTokenClaims, name)
 	}
-	f, err := strconv.ParseFloat(string(v), 64)
+	f, err := strconv.ParseFloat(string(v.Raw(o.doc)), 64)
 	if err != nil || math.IsInf(f, 0) || math.Abs(f) > 1<<53 {
 		return 0, false, fmt.Errorf("%w: %s is out of range", errTokenClaims, name)
 	}
@@ -178,17 +181,17 @@ func (o *jsonObject) numericDate(i int) (int64, bool, error) {
 
 // hasAudience accepts "aud" as a string equal to want or as an array of
 // strings one of which is want (RFC 7519 §4.1.3).
-func (o *jsonObject) hasAudience(want string) bool {
+func (o *claimSet) hasAudience(want string) bool {
 	v, ok := o.get(mAud)
 	if !ok {
 		return false
 	}
-	switch v[0] {
+	switch v.Kind(o.doc) {
 	case '"':
-		return jsonString(v) == want
+		return v.Text(o.doc) == want
 	case '[':
 		var many []string
-		if json.Unmarshal(v, &many) != nil {
+		if json.Unmarshal(v.Raw(o.doc), &many) != nil {
 			return false
 		}
 		for _, a := range many {
