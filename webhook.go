@@ -79,8 +79,7 @@ type Receiver struct {
 	hub       *hub.Hub     // this process's waiters, woken by the store's hints
 	unsub     func()
 	seen      *dedupe.Set
-	watch     watchers                            // read-only observers of deliveries (PingWebhook)
-	deliver   func(context.Context, *Event) error // r.dispatch; tests wrap it to count or fail
+	watch     watchers // read-only observers of deliveries (PingWebhook)
 	tel       *telemetry
 	rejects   rejectLog
 
@@ -150,7 +149,6 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	r.secrets.Store(newSecretSet(keys))
 	r.tel = newTelemetry(cfg.TracerProvider, cfg.MeterProvider)
 	r.seen = dedupe.New(dedupe.Config{Now: r.now})
-	r.deliver = r.dispatch
 	r.timeouts = defaultTimeouts
 	if cfg.JWKSURL != "" {
 		ks, err := newKeySet(cfg, r.now, r.log, r.tel)

@@ -2,6 +2,7 @@ package gemhook
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"testing"
@@ -96,13 +97,13 @@ func TestDuplicateSharesFailure(t *testing.T) {
 		t.Fatal("the in-flight delivery holds no claim")
 	}
 	close(release)
-	if err := call.Wait(context.Background()); err != errFull {
+	if err := call.Wait(context.Background()); !errors.Is(err, errFull) {
 		t.Fatalf("waiter got %v, want the dispatch error", err)
 	}
 	if c := <-first; c != http.StatusServiceUnavailable {
 		t.Fatalf("first: status %d, want 503", c)
 	}
-	h.hook = nil
+	h.store.hook = nil
 	if rec := h.post(d.hdr, d.body); rec.Code != http.StatusNoContent {
 		t.Fatalf("retry: status %d", rec.Code)
 	}

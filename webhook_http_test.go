@@ -179,7 +179,7 @@ func TestUnavailable(t *testing.T) {
 	t.Run("dispatch refuses", func(t *testing.T) {
 		h := newHarness(t, ReceiverConfig{})
 		full := errors.New("orphan buffer full")
-		h.hook = func(context.Context, *Event) error { return full }
+		h.store.hook = func() error { return full }
 		d := eventDelivery(t, vecID, eventBody)
 		rec := h.post(d.hdr, d.body)
 		wantUnavailable(t, rec)
@@ -187,7 +187,7 @@ func TestUnavailable(t *testing.T) {
 			t.Fatal("a refused delivery was remembered or reached OnEvent")
 		}
 		// the retry goes through once dispatch can take it.
-		h.hook = nil
+		h.store.hook = nil
 		if rec := h.post(d.hdr, d.body); rec.Code != http.StatusNoContent {
 			t.Fatalf("retry: status %d, want 204", rec.Code)
 		}
@@ -197,7 +197,7 @@ func TestUnavailable(t *testing.T) {
 	})
 	t.Run("dispatch panics", func(t *testing.T) {
 		h := newHarness(t, ReceiverConfig{})
-		h.hook = func(context.Context, *Event) error { panic("hub bug") }
+		h.store.hook = func() error { panic("store bug") }
 		d := eventDelivery(t, vecID, eventBody)
 		if rec := h.post(d.hdr, d.body); rec.Code != http.StatusInternalServerError {
 			t.Fatalf("status %d, want 500", rec.Code)
@@ -205,7 +205,7 @@ func TestUnavailable(t *testing.T) {
 		if h.r.seen.Len() != 0 || h.events.Load() != 0 {
 			t.Fatal("a failed delivery was remembered or reached OnEvent")
 		}
-		h.hook = nil
+		h.store.hook = nil
 		if rec := h.post(d.hdr, d.body); rec.Code != http.StatusNoContent {
 			t.Fatalf("retry: status %d, want 204", rec.Code)
 		}

@@ -16,17 +16,13 @@ import (
 const victimSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 func newReplayFixture(t *testing.T) (*ksFixture, *atomic.Int32) {
-	var dispatched atomic.Int32
+	store := &hookStore{Store: NewMemoryStore(MemoryStoreConfig{})}
 	f := newKS(t, ksStandard(t), func(c *ReceiverConfig) {
 		withAudience(c)
 		c.Secrets = []string{victimSecret}
+		c.Store = store
 	})
-	base := f.r.deliver
-	f.r.deliver = func(ctx context.Context, ev *Event) error {
-		dispatched.Add(1)
-		return base(ctx, ev)
-	}
-	return f, &dispatched
+	return f, &store.delivered
 }
 
 // A captured token posted under the id of a genuine delivery that has not
@@ -160,15 +156,13 @@ func TestJWSReplayIsIdempotent(t *testing.T) {
 // event: it is acknowledged and reaches neither dispatch nor OnEvent again.
 func TestJWSReplayUnderFreshID(t *testing.T) {
 	var events atomic.Int32
+	store := &hookStore{Store: NewMemoryStore(MemoryStoreConfig{})}
 	f := newKS(t, ksStandard(t), func(c *ReceiverConfig) {
 		withAudience(c)
 		c.OnEvent = func(context.Context, *Event) { events.Add(1) }
+		c.Store = store
 	})
-	var dispatched atomic.Int32
-	f.r.deliver = func(ctx context.Context, ev *Event) error {
-		dispatched.Add(1)
-		return f.r.dispatch(ctx, ev)
-	}
+	dispatched := &store.delivered
 	tok := f.jws(t, ksBody, nil)
 	if rec := f.serveHTTP(f.headers("msg_first", tok), []byte(ksBody)); rec.Code != http.StatusNoContent {
 		t.Fatalf("first delivery: %d", rec.Code)

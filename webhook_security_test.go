@@ -53,7 +53,7 @@ func check(t *testing.T, d delivery, status int, want error) {
 	case want != nil && ev != nil:
 		t.Fatalf("Verify returned an event with an error")
 	}
-	if h.r.seen.Len() != 0 || h.dispatched.Load() != 0 {
+	if h.r.seen.Len() != 0 || h.store.delivered.Load() != 0 {
 		t.Fatal("Verify is not pure: it deduped or dispatched")
 	}
 	rec := h.post(d.hdr, d.body)

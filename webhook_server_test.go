@@ -192,13 +192,7 @@ func requestHead(d delivery, length int) string {
 func TestShutdownInFlight(t *testing.T) {
 	defer leaktest.Check(t)()
 	h := newHarness(t, ReceiverConfig{})
-	entered := make(chan struct{})
-	release := make(chan struct{})
-	h.hook = func(context.Context, *Event) error {
-		close(entered)
-		<-release
-		return nil
-	}
+	entered, release := h.holdDispatch(nil)
 	url, done := serve(t, h.r)
 	c := noKeepAlive()
 	d := eventDelivery(t, vecID, eventBody)
@@ -240,9 +234,7 @@ func TestShutdownInFlight(t *testing.T) {
 func TestShutdownDeadline(t *testing.T) {
 	defer leaktest.Check(t)()
 	h := newHarness(t, ReceiverConfig{})
-	release := make(chan struct{})
-	entered := make(chan struct{})
-	h.hook = func(context.Context, *Event) error { close(entered); <-release; return nil }
+	entered, release := h.holdDispatch(nil)
 	url, done := serve(t, h.r)
 	inflight := make(chan int)
 	go func() { inflight <- send(noKeepAlive(), url, eventDelivery(t, vecID, eventBody)) }()
