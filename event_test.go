@@ -285,3 +285,35 @@ func BenchmarkDecodeEvent(b *testing.B) {
 		})
 	}
 }
+
+// FuzzDecodeEvent checks the hand-written envelope scanner against
+// encoding/json: the same bodies are accepted, and they decode the same.
+func FuzzDecodeEvent(f *testing.F) {
+	for _, s := range []string{
+		eventBody, vecBody, `{}`, `[]`, `null`, `{"type":"batch.failed","data":{"id":"b","error_code":-1.5e3}}`,
+		`{"type":"x","user_metadata":{"a":[1,"b",null]},"data":{"name":"n","user_metadata":{}}}`,
+		`{"type":"x","user_metadata":{"gemhook_token":"t","\u0067emhook_token":"u\u00e9"}}`,
+		`{"\u0074ype":"batch.expired","type":"a\ud800b"}`, "{\"type\":\"\xff\xfe\"}", `{"a":[[[[]]]]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := decodeEvent(body)
+		ref, rerr := refDecode(body)
+		if (err == nil) != (rerr == nil) {
+			t.Fatalf("%.60q: decodeEvent err %v, encoding/json err %v", body, err, rerr)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrMalformedEvent) {
+				t.Fatalf("error %v is not ErrMalformedEvent", err)
+			}
+			return
+		}
+		if !sameEvent(got, ref) {
+			t.Fatalf("%.60q:\n got %+v\n ref %+v", body, got, ref)
+		}
+		if tok, want := got.token(), refToken(got.meta); tok != want {
+			t.Fatalf("%.60q: token %q, encoding/json reads %q", body, tok, want)
+		}
+	})
+}
