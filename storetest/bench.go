@@ -69,8 +69,6 @@ func (c *Counting) Calls() int64 {
 // records the outcome). It reports p50 and p99, and the Store calls each
 // job costs on both replicas.
 func BenchmarkDeliveryToWait(b *testing.B, h Harness) {
-	b.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
-	b.Setenv("GOOGLE_GENAI_USE_ENTERPRISE", "")
 	open := h.Open(b, Config{})
 	emu := gemhooktest.NewServer(gemhooktest.Options{JobDuration: -1, MaxJobs: b.N + 16})
 	defer emu.Close()

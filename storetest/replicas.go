@@ -56,8 +56,6 @@ func RunReplicas(t *testing.T, h Harness, o ReplicaOptions) ReplicaReport {
 	if o.Jobs <= 0 {
 		o.Jobs = 2000
 	}
-	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
-	t.Setenv("GOOGLE_GENAI_USE_ENTERPRISE", "")
 	checkLeaks := leaktest.Check(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

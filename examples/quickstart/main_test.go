@@ -13,7 +13,6 @@ import (
 
 // TestOffline runs the quickstart as `go run` does without an API key.
 func TestOffline(t *testing.T) {
-	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out, logged bytes.Buffer
