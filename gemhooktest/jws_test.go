@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -70,18 +69,7 @@ func TestJWSDelivery(t *testing.T) {
 
 func rsaKey(t *testing.T, url, kid string) *rsa.PublicKey {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var doc struct {
-		Keys []struct{ Kty, Kid, N, E string } `json:"keys"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range doc.Keys {
+	for _, k := range fetchJWKS(t, url) {
 		if k.Kty == "RSA" && k.Kid == kid {
 			n, _ := base64.RawURLEncoding.DecodeString(k.N)
 			e, _ := base64.RawURLEncoding.DecodeString(k.E)

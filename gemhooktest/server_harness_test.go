@@ -179,8 +179,12 @@ func checkTimestamp(t *testing.T, h hit, now time.Time) {
 	}
 }
 
-// fetchEdKeys reads the OKP Ed25519 keys of a JWKS over HTTP.
-func fetchEdKeys(t *testing.T, url string) []ed25519.PublicKey {
+// jwkJSON is one key of a JWKS, as the tests read it independently of
+// the emulator's own encoder.
+type jwkJSON struct{ Kty, Crv, Kid, X, N, E string }
+
+// fetchJWKS reads the keys of the JWKS at url.
+func fetchJWKS(t *testing.T, url string) []jwkJSON {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -188,13 +192,19 @@ func fetchEdKeys(t *testing.T, url string) []ed25519.PublicKey {
 	}
 	defer resp.Body.Close()
 	var doc struct {
-		Keys []struct{ Kty, Crv, X, Kid string } `json:"keys"`
+		Keys []jwkJSON `json:"keys"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
 		t.Fatal(err)
 	}
+	return doc.Keys
+}
+
+// fetchEdKeys reads the OKP Ed25519 keys of a JWKS over HTTP.
+func fetchEdKeys(t *testing.T, url string) []ed25519.PublicKey {
+	t.Helper()
 	var out []ed25519.PublicKey
-	for _, k := range doc.Keys {
+	for _, k := range fetchJWKS(t, url) {
 		if k.Kty == "OKP" && k.Crv == "Ed25519" {
 			x, err := base64.RawURLEncoding.DecodeString(k.X)
 			if err != nil || len(x) != ed25519.PublicKeySize {
