@@ -519,6 +519,25 @@ func callerTimesDecideNothing(t *testing.T, h Harness) {
 	if rec := got(b.Lookup(ctx, "batches/c")).ok(t); rec.Outcome == nil {
 		t.Fatal("the outcome is gone at once")
 	}
+
+	// A job submitted long ago (attached to after a restart, or stamped by
+	// a clock that is behind) is as pending as any other: its Submitted
+	// time starts no expiry.
+	old := job("batches/old")
+	old.Submitted = time.Now().Add(-72 * time.Hour)
+	got(a.Register(ctx, "batches/old", old)).ok(t)
+	got(a.Deliver(ctx, "batches/old", "id:old", done)).ok(t)
+	rec := got(b.Lookup(ctx, "batches/old")).ok(t)
+	if rec.Job == nil || !rec.Job.Submitted.Equal(old.Submitted) || len(rec.Events) != 1 {
+		t.Fatalf("a job submitted three days ago: %+v", rec)
+	}
+	listed := false
+	for _, p := range got(b.Pending(ctx)).ok(t) {
+		listed = listed || p.Name == "batches/old"
+	}
+	if !listed {
+		t.Fatal("a job submitted three days ago is missing from Pending")
+	}
 }
 
 func expiry(t *testing.T, h Harness) {
