@@ -161,6 +161,12 @@ func (k *Set) current(ctx context.Context) (*keyState, error) {
 // returns the set now held, or nil and the reason nothing new was fetched.
 // The fetch itself does not depend on ctx, which only bounds the wait.
 func (k *Set) refresh(ctx context.Context, gap time.Duration) (*keyState, error) {
+	// A caller that has already given up starts no fetch: it could not
+	// use the result, and a select between a done context and a fetch that
+	// finished at once would answer at random.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	ch, err := k.start(gap)
 	if err != nil {
 		return nil, err
