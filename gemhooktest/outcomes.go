@@ -18,10 +18,11 @@ func MixedOutcome(name string) string {
 	case 0:
 		return Failed
 	case 1:
-		if strings.HasPrefix(name, "interactions/") {
+		switch {
+		case !strings.Contains(name, "/"), strings.HasPrefix(name, "interactions/"):
+			// The emulator names interactions by a bare id, as Gemini does.
 			return RequiresAction
-		}
-		if strings.HasPrefix(name, "batches/") {
+		case strings.HasPrefix(name, "batches/"):
 			return Expired
 		}
 		return Failed

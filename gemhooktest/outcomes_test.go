@@ -9,7 +9,8 @@ func TestMixedOutcomeCoversEveryOutcome(t *testing.T) {
 	t.Parallel()
 	seen := map[string]int{}
 	for i := range 1000 {
-		for _, name := range []string{fmt.Sprint("batches/b", i), fmt.Sprint("interactions/i", i), fmt.Sprint("models/veo/operations/o", i)} {
+		// Named as the emulator names its jobs: interactions by a bare id.
+		for _, name := range []string{fmt.Sprint("batches/b", i), fmt.Sprint("v1_i", i), fmt.Sprint("models/veo/operations/o", i)} {
 			o := MixedOutcome(name)
 			if MixedOutcome(name) != o {
 				t.Fatalf("%s: two outcomes", name)
