@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gemhook/gemhook"
@@ -144,10 +143,10 @@ func (s *Store) deliverBatch(ctx context.Context, batch []*delivery) {
 // deliverTx writes ds in one implicit transaction (a pipeline with one
 // sync) and reports which were duplicates.
 func (s *Store) deliverTx(ctx context.Context, ds []*delivery) ([]bool, error) {
-	sql := "SELECT " + s.name("deliver") + "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+	sql := "SELECT " + s.name("deliver") + "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 	var b pgx.Batch
 	for _, d := range ds {
-		b.Queue(sql, d.key, d.id, d.ev.Type, d.ev.Terminal, tokenColumn(d.ev), d.ev.Code, d.ev.Message,
+		b.Queue(sql, d.key, d.id, d.ev.Type, d.ev.Terminal, d.ev.Token, d.ev.Signer, d.ev.Code, d.ev.Message,
 			micros(s.cfg.DedupeTTL), micros(s.cfg.EventTTL), s.cfg.Channel)
 	}
 	br := s.pool.SendBatch(ctx, &b)
@@ -168,24 +167,4 @@ func (s *Store) deliverTx(ctx context.Context, ds []*delivery) ([]bool, error) {
 		return nil, err
 	}
 	return dup, nil
-}
-
-// tokenColumn is what the events table's token column holds: the event's
-// token and, after a newline (which no token holds), its signer, so that
-// the table's key (job, token, terminality) keeps the first event per
-// token, signer and terminality, as gemhook.Store asks.
-func tokenColumn(ev gemhook.JobEvent) string {
-	if ev.Signer == "" {
-		return ev.Token
-	}
-	return ev.Token + "\n" + ev.Signer
-}
-
-// splitTokenColumn undoes tokenColumn for every event of a record.
-func splitTokenColumn(evs []gemhook.JobEvent) {
-	for i := range evs {
-		if tok, signer, ok := strings.Cut(evs[i].Token, "\n"); ok {
-			evs[i].Token, evs[i].Signer = tok, signer
-		}
-	}
 }

@@ -38,7 +38,7 @@
 //
 // In the schema Config.Schema ("gemhook" by default), created with its
 // tables if missing: jobs (pending registrations), events (verified events
-// kept for a job, at most 8 each, the first per token and terminality),
+// kept for a job, at most 8 each, the first per token, signer and terminality),
 // outcomes (the first outcome of each job), dedupe (webhook ids seen) and
 // leases (who polls a job), each with an expires_at column; and the
 // functions job_record, deliver, register, settle, lease and release.

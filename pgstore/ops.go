@@ -67,7 +67,6 @@ func (s *Store) record(ctx context.Context, sql string, args ...any) (gemhook.Jo
 		if err := json.Unmarshal(events, &rec.Events); err != nil {
 			return rec, fmt.Errorf("events: %w", err)
 		}
-		splitTokenColumn(rec.Events)
 	}
 	if state != nil {
 		rec.Outcome = &gemhook.Outcome{State: *state, Code: *code, Message: *message, Value: value}

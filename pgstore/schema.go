@@ -12,8 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// maxEvents is how many events a job keeps: the first per token and
-// terminality, which a legitimate job never exceeds.
+// maxEvents is how many events a job keeps: the first per token, signer
+// and terminality, which a legitimate job never exceeds.
 const maxEvents = 8
 
 // schemaSQL creates the tables and functions in the schema {s} (replaced by
@@ -45,14 +45,30 @@ CREATE INDEX IF NOT EXISTS jobs_submitted ON {s}.jobs (submitted, submitted_ns, 
 CREATE TABLE IF NOT EXISTS {s}.events (
 	key        text NOT NULL,
 	token      text NOT NULL,
+	signer     text NOT NULL DEFAULT '', -- the project secret that verified it; '' for Gemini's keys
 	terminal   boolean NOT NULL,
 	seq        bigint GENERATED ALWAYS AS IDENTITY,
 	type       text NOT NULL,
 	code       text NOT NULL,
 	message    text NOT NULL,
 	expires_at timestamptz NOT NULL,
-	PRIMARY KEY (key, token, terminal)
+	PRIMARY KEY (key, token, signer, terminal)
 );
+-- Earlier versions kept the signer after a newline in token, under a key
+-- without it: split those rows and key the table by signer too.
+ALTER TABLE {s}.events ADD COLUMN IF NOT EXISTS signer text NOT NULL DEFAULT '';
+DO $mig$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_constraint c
+			JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+			WHERE c.conrelid = '{s}.events'::regclass AND c.contype = 'p' AND a.attname = 'signer') THEN
+		ALTER TABLE {s}.events DROP CONSTRAINT events_pkey;
+		UPDATE {s}.events SET signer = split_part(token, E'\n', 2), token = split_part(token, E'\n', 1)
+			WHERE strpos(token, E'\n') > 0;
+		ALTER TABLE {s}.events ADD PRIMARY KEY (key, token, signer, terminal);
+	END IF;
+END
+$mig$;
 CREATE INDEX IF NOT EXISTS events_expires_at ON {s}.events (expires_at);
 
 CREATE TABLE IF NOT EXISTS {s}.outcomes (
@@ -84,6 +100,7 @@ CREATE INDEX IF NOT EXISTS leases_expires_at ON {s}.leases (expires_at);
 -- Functions whose results changed since an earlier version of this schema.
 DROP FUNCTION IF EXISTS {s}.register(text, text, text, text, timestamptz, integer, jsonb, bigint);
 DROP FUNCTION IF EXISTS {s}.job_record(text);
+DROP FUNCTION IF EXISTS {s}.deliver(text, text, text, boolean, text, text, text, bigint, bigint, text);
 
 -- job_record is what the store knows of one job; expired rows do not exist.
 CREATE OR REPLACE FUNCTION {s}.job_record(p_key text)
@@ -92,7 +109,7 @@ RETURNS TABLE (name text, kind text, token text, submitted timestamptz, submitte
 LANGUAGE sql STABLE AS $fn$
 	SELECT j.name, j.kind, j.token, j.submitted, j.submitted_ns, j.metadata, j.trace,
 		(SELECT jsonb_agg(jsonb_build_object('type', e.type, 'terminal', e.terminal,
-				'token', e.token, 'code', e.code, 'message', e.message) ORDER BY e.seq)
+				'token', e.token, 'signer', e.signer, 'code', e.code, 'message', e.message) ORDER BY e.seq)
 			FROM {s}.events e WHERE e.key = p_key AND e.expires_at > now()),
 		o.state, o.code, o.message, o.value
 	FROM (SELECT 1) one
@@ -101,11 +118,11 @@ LANGUAGE sql STABLE AS $fn$
 $fn$;
 
 -- deliver returns 'duplicate', 'settled' (the job has an outcome: not
--- kept), 'kept', or 'dropped' (an event of the same token and terminality
--- is kept already, the job has its maximum of events, or the event is
+-- kept), 'kept', or 'dropped' (an event of the same token, signer and
+-- terminality is kept already, the job has its maximum of events, or the event is
 -- progress of a job nobody registered).
 CREATE OR REPLACE FUNCTION {s}.deliver(p_key text, p_id text, p_type text, p_terminal boolean,
-	p_token text, p_code text, p_message text, p_dedupe_us bigint, p_event_us bigint, p_channel text)
+	p_token text, p_signer text, p_code text, p_message text, p_dedupe_us bigint, p_event_us bigint, p_channel text)
 RETURNS text
 LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
@@ -137,10 +154,10 @@ BEGIN
 		-- Progress of a job nobody waits for: nothing to keep.
 		RETURN 'dropped';
 	END IF;
-	INSERT INTO {s}.events (key, token, terminal, type, code, message, expires_at)
-	VALUES (p_key, p_token, p_terminal, p_type, p_code, p_message,
+	INSERT INTO {s}.events (key, token, signer, terminal, type, code, message, expires_at)
+	VALUES (p_key, p_token, p_signer, p_terminal, p_type, p_code, p_message,
 		greatest(now() + p_event_us * interval '1 microsecond', job_expiry))
-	ON CONFLICT (key, token, terminal) DO NOTHING;
+	ON CONFLICT (key, token, signer, terminal) DO NOTHING;
 	IF NOT FOUND THEN
 		RETURN 'dropped';
 	END IF;

@@ -32,7 +32,7 @@ func (s *Store) Deliver(ctx context.Context, key, id string, ev gemhook.JobEvent
 		terminal = "1"
 	}
 	res, err := s.run(ctx, deliverScript, keys, []any{
-		body, ev.Token + "\n" + ev.Signer, terminal, ms(s.cfg.DedupeTTL), ms(s.cfg.EventTTL), maxEvents, s.cfg.Channel, key,
+		body, ev.Token, terminal, ms(s.cfg.DedupeTTL), ms(s.cfg.EventTTL), maxEvents, s.cfg.Channel, key, ev.Signer,
 	}, nil)
 	if err != nil {
 		return false, fmt.Errorf("redisstore: deliver %s: %w", key, err)

@@ -10,9 +10,9 @@ import (
 // that it is atomic; all the keys a script touches share one job's hash tag.
 // Expiry is PX/PEXPIRE: the server's clock, never the caller's.
 
-// deliverScript: KEYS job, events, outcome[, id]; ARGV event JSON, token and
-// signer (joined by a newline, which neither holds),
-// terminal ("1"/"0"), dedupe TTL ms, event TTL ms, max events, channel, key.
+// deliverScript: KEYS job, events, outcome[, id]; ARGV event JSON, token,
+// terminal ("1"/"0"), dedupe TTL ms, event TTL ms, max events, channel, key,
+// signer.
 // Returns 1 for a duplicate id, else 0. Every delivery but a duplicate
 // publishes a hint, also one that keeps nothing: a waiter that missed the
 // hint of the outcome or of the first event reads again.
@@ -29,7 +29,7 @@ if keep then
 		local d = cjson.decode(e)
 		local terminal = '0'
 		if d.terminal == true then terminal = '1' end
-		if (d.token or '') .. '\n' .. (d.signer or '') == ARGV[2] and terminal == ARGV[3] then
+		if (d.token or '') == ARGV[2] and (d.signer or '') == ARGV[9] and terminal == ARGV[3] then
 			keep = false
 		end
 	end

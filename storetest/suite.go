@@ -381,6 +381,10 @@ func eventsAreBounded(t *testing.T, h Harness) {
 	other := first
 	other.Signer, other.Code = "0123456789abcdef01234567", "3"
 	got(s.Deliver(ctx, "batches/b", "id:other", other)).ok(t)
+	// A token may hold any text: a newline in it names no signer.
+	odd := first
+	odd.Token, odd.Code = first.Token+"\n"+other.Signer, "4"
+	got(s.Deliver(ctx, "batches/b", "id:odd", odd)).ok(t)
 	for i := range 20 {
 		ev := gemhook.JobEvent{Type: "batch.succeeded", Terminal: true, Token: "t" + strconv.Itoa(i+1)}
 		got(s.Deliver(ctx, "batches/b", "id:"+strconv.Itoa(i), ev)).ok(t)
@@ -390,10 +394,10 @@ func eventsAreBounded(t *testing.T, h Harness) {
 		t.Fatalf("%d events kept, want 1 to 8", len(rec.Events))
 	}
 	if rec.Events[0] != first {
-		t.Fatalf("first event = %+v, want %+v (the first per token and terminality)", rec.Events[0], first)
+		t.Fatalf("first event = %+v, want %+v (the first per token, signer and terminality)", rec.Events[0], first)
 	}
-	if len(rec.Events) < 2 || rec.Events[1] != other {
-		t.Fatalf("events = %+v, want the other signer's event second, its Signer kept", rec.Events)
+	if len(rec.Events) < 3 || rec.Events[1] != other || rec.Events[2] != odd {
+		t.Fatalf("events = %+v, want the other signer's event second, its Signer kept, and the odd token's third", rec.Events)
 	}
 	// Progress of a job nobody registered is not kept.
 	got(s.Deliver(ctx, "batches/nobody", "id:p", gemhook.JobEvent{Type: "batch.running"})).ok(t)
