@@ -16,7 +16,7 @@
 // For a job with routing key K and Config.Prefix P:
 //
 //	{P:K}:job       the first registration (JSON), until it settles or JobTTL (7 days)
-//	{P:K}:events    list of at most 8 events, the first per token and terminality;
+//	{P:K}:events    list of at most 8 events, the first per token, signer and terminality;
 //	                EventTTL (1h) while unregistered (terminal events only),
 //	                then as long as the registration
 //	{P:K}:outcome   the first outcome (JSON), OutcomeTTL (25h)

@@ -12,7 +12,7 @@ import (
 // Deliver reports a duplicate, and does nothing else, if id was seen for key
 // within DedupeTTL. Otherwise it keeps ev unless key has settled, ev is
 // progress (not terminal) of a job nobody registered, or key keeps an event
-// with ev's token and terminality (or maxEvents of them) already, and
+// with ev's token, signer and terminality (or maxEvents of them) already, and
 // publishes key on the hint channel either way: one script, one round trip.
 func (s *Store) Deliver(ctx context.Context, key, id string, ev gemhook.JobEvent) (bool, error) {
 	if err := s.check(); err != nil {

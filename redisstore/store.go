@@ -40,10 +40,11 @@ var (
 	ErrInvalidURL    = errors.New("redisstore: invalid URL")
 	ErrInvalidConfig = errors.New("redisstore: invalid config")
 	ErrInvalidTTL    = errors.New("redisstore: invalid TTL")
-	ErrClosed        = errors.New("redisstore: store closed")
+	// ErrClosed matches gemhook.ErrClosed too, as every closed Store's error does.
+	ErrClosed = fmt.Errorf("redisstore: %w", gemhook.ErrClosed)
 )
 
-// maxEvents bounds the events kept per job (the first per token and
+// maxEvents bounds the events kept per job (the first per token, signer and
 // terminality).
 const maxEvents = 8
 

@@ -32,7 +32,7 @@ func TestOpen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if _, err := s.Lookup(ctx, "batches/open"); !errors.Is(err, ErrClosed) {
+	if _, err := s.Lookup(ctx, "batches/open"); !errors.Is(err, ErrClosed) || !errors.Is(err, gemhook.ErrClosed) {
 		t.Fatalf("Lookup after Close: %v, want ErrClosed", err)
 	}
 	if err := s.client.Ping(ctx).Err(); err == nil {
