@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -280,7 +279,7 @@ func TestClose(t *testing.T) {
 // back where it was.
 func TestOpenCloseNoLeak(t *testing.T) {
 	server(t)
-	before := runtime.NumGoroutine()
+	check := leaktest.Check(t)
 	s, err := Open(context.Background(), dsn())
 	if err != nil {
 		t.Fatal(err)
@@ -289,7 +288,7 @@ func TestOpenCloseNoLeak(t *testing.T) {
 	s.Subscribe(func(string) {}, func(bool) { resynced <- struct{}{} })
 	<-resynced
 	s.Close()
-	waitFor(t, func() bool { return runtime.NumGoroutine() <= before })
+	check()
 }
 
 // A registration comes back exactly as it went in (to the nanosecond), the
