@@ -189,17 +189,19 @@ func (w *watch[T]) Wake(ask bool) {
 	w.mu.Unlock()
 }
 
-// Fire implements reconcile.Task.
+// Fire implements reconcile.Task. The scheduler has dropped the entry, so
+// the poll is due now whatever w is doing: like a hint, it queues a check,
+// or has the running one go again, so that the next poll gets scheduled.
 func (w *watch[T]) Fire(at time.Time) {
 	w.mu.Lock()
-	if w.phase != idle || at.UnixNano() != w.pollAt {
+	if at.UnixNano() != w.pollAt {
 		w.mu.Unlock()
-		return
+		return // rescheduled since
 	}
-	w.phase, w.pollAt = queued, 0
-	w.mustGet = w.mustGet || w.fireGets
+	w.pollAt = 0
+	get := w.fireGets
 	w.mu.Unlock()
-	w.queue()
+	w.Wake(get)
 }
 
 // check implements checker: read the Store, then get the job if there is

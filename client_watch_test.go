@@ -82,6 +82,27 @@ func TestBackoffLongAfterDoesNotOverflow(t *testing.T) {
 	}
 }
 
+// A poll that comes due while a check runs is not lost: the check goes
+// again. (Before, Fire returned and left pollAt set, and a check that then
+// rested scheduled nothing: the job had no safety net left.)
+func TestPollDueDuringCheckIsNotLost(t *testing.T) {
+	t.Parallel()
+	fx := newClientFixture(t, Config{Fallback: Fallback{After: time.Hour, Every: time.Hour}})
+	w := &watch[*genai.BatchJob]{c: fx.c, kind: batchKind, phase: running}
+	w.mu.Lock()
+	w.scheduleLocked(fx.c.after, fx.c.every, true)
+	at := time.Unix(0, w.pollAt)
+	w.mu.Unlock()
+	fx.c.sched.Cancel(&w.entry) // as the scheduler does before it fires
+	w.Fire(at)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.again || !w.mustGet || w.pollAt != 0 {
+		t.Fatalf("after a poll came due mid-check: again %v, mustGet %v, pollAt %d; want the check to go again and ask the API",
+			w.again, w.mustGet, w.pollAt)
+	}
+}
+
 // The interactions stack reports a 4xx whose body has Google's numeric
 // code as a schema mismatch; a missing interaction must still fail Wait
 // instead of being retried for ever.
