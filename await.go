@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -14,10 +13,9 @@ import (
 // Its methods are safe for concurrent use; a pending Future costs a few
 // hundred bytes and no goroutine.
 type Future[T any] struct {
-	name     string
-	resolved atomic.Bool // claimed by the first resolve
-	val      T
-	err      error
+	name string
+	val  T
+	err  error
 	// settlement is set before the future is ready, when a job settled it.
 	settlement *Settlement
 
@@ -116,20 +114,18 @@ func (f *Future[T]) SubmitErr() error {
 	return nil
 }
 
-// resolve settles f and reports whether this call did; only the first of
-// any number of concurrent calls has an effect.
-func (f *Future[T]) resolve(v T, err error) bool {
-	if !f.resolved.CompareAndSwap(false, true) {
-		return false
-	}
-	f.val, f.err = v, err
+// resolve settles f; only the first of any number of concurrent calls has
+// an effect.
+func (f *Future[T]) resolve(v T, err error) {
 	f.mu.Lock()
-	f.ready = true
+	defer f.mu.Unlock()
+	if f.ready {
+		return
+	}
+	f.val, f.err, f.ready = v, err, true
 	if f.done != nil {
 		close(f.done)
 	}
-	f.mu.Unlock()
-	return true
 }
 
 // WaitAll waits for every future and returns their values in order. If

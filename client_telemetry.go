@@ -34,8 +34,8 @@ func submitSpan[T any](ctx context.Context, c *Client, k JobKind, submit func(co
 		if f.name != "" {
 			span.SetAttributes(attrJobName.String(f.name))
 		}
-		if f.settlement == nil && f.resolved.Load() && f.err != nil {
-			span.RecordError(f.err)
+		if err := f.SubmitErr(); err != nil {
+			span.RecordError(err)
 			span.SetStatus(codes.Error, "submission failed")
 		}
 	}
