@@ -369,6 +369,10 @@ func (w *watch[T]) read(ctx context.Context, rec JobRecord, registered bool) (as
 	return ask
 }
 
+// lookupFailed is the Store outcome of a job the API refused to describe
+// for good (it does not exist, or this key may not read it).
+const lookupFailed = "GEMHOOK_LOOKUP_FAILED"
+
 // get asks the API once and settles, or schedules the next look.
 func (w *watch[T]) get(ctx context.Context) {
 	var hint JobEvent
@@ -394,6 +398,10 @@ func (w *watch[T]) get(ctx context.Context) {
 		}
 		w.decidePace(ctx)
 	} else if permanent(err) {
+		// Settled in the Store too, so that Pending stops listing it.
+		// The outcome carries no job: a replica that reads it asks the
+		// API and meets the same answer.
+		w.c.record(ctx, w.key, w.name, Outcome{State: lookupFailed, Message: err.Error()})
 		w.finish(*new(T), wrapGet(w.kind.name, w.name, err))
 		return
 	} else {

@@ -152,6 +152,28 @@ func TestPermanentStatuses(t *testing.T) {
 	}
 }
 
+// A job the API says does not exist fails its future and leaves the
+// Store: a restarted replica that attaches to everything Pending lists
+// must not meet it again.
+func TestMissingJobLeavesPending(t *testing.T) {
+	t.Cleanup(leaktest.Check(t))
+	fx := newClientFixture(t, noPolls)
+	if _, err := fx.c.AwaitBatch("batches/nope").Wait(waitCtx(t)); err == nil {
+		t.Fatal("Wait on a job the API does not know succeeded")
+	}
+	ps, err := fx.c.Pending(waitCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if p.Name == "batches/nope" {
+			t.Fatalf("Pending still lists the missing job: %+v", ps)
+		}
+	}
+	fx.c.Close()
+	fx.r.Close()
+}
+
 // A job created while its Client closes exists at Gemini: its future
 // reports ErrClosed but keeps the name, so that the job can be awaited
 // elsewhere.
