@@ -179,7 +179,7 @@ func (c *Client) createBatch(ctx context.Context, model string, src *genai.Batch
 	}
 	if c.batchMetadataRefused.CompareAndSwap(false, true) {
 		c.log.LogAttrs(ctx, slog.LevelInfo, "the Batch API refuses userMetadata in webhook configs (go-genai issue 779); batches are now sent without a correlation token and settle by name",
-			slog.String("error", err.Error()))
+			attrErr(err))
 	}
 	if !onlyToken {
 		return nil, "", fmt.Errorf("%w (%s): %w", ErrMetadataRefused, metadataHint, err)

@@ -34,7 +34,7 @@ func (c *Client) expectsWebhook(ctx context.Context, job string) bool {
 		cancel()
 		if err != nil {
 			c.log.LogAttrs(ctx, slog.LevelInfo, "cannot list the project's webhooks to tell whether attached jobs will be reported",
-				slog.String("err", err.Error()))
+				attrErr(err))
 			c.subs.known = permanent(err)
 			return false
 		}

@@ -41,6 +41,9 @@ func TestBadInputNeverReachesTheAPI(t *testing.T) {
 	_, err = fx.c.CreateInteraction(ctx, operations.CreateInteractionRequest{Body: operations.CreateInteractionRequestBody{
 		CreateModelInteraction: &gi.CreateModelInteraction{}}}, nan).Wait(ctx)
 	check("NaN interaction metadata", `"score"`, err)
+	check("empty webhook id to ping", "empty webhook id", fx.c.PingWebhook(ctx, ""))
+	_, err = fx.c.RotateWebhookSecret(ctx, "")
+	check("empty webhook id to rotate", "empty webhook id", err)
 	fx.fake.mu.Lock()
 	defer fx.fake.mu.Unlock()
 	if fx.fake.creates != 0 {

@@ -301,7 +301,7 @@ func (w *watch[T]) look(ctx context.Context, registered, mustGet bool) (ask, ok 
 func (w *watch[T]) storeFailed(ctx context.Context, err error) {
 	w.c.tel.storeError(ctx)
 	w.c.log.LogAttrs(ctx, slog.LevelWarn, "store unavailable; will retry",
-		slog.String("job", w.name), slog.String("err", err.Error()))
+		slog.String("job", w.name), attrErr(err))
 }
 
 // askNow queues a check that asks the API.
@@ -406,7 +406,7 @@ func (w *watch[T]) get(ctx context.Context) {
 		return
 	} else {
 		w.c.log.LogAttrs(ctx, slog.LevelWarn, "job lookup failed; will retry",
-			slog.String("job", w.name), slog.String("err", err.Error()))
+			slog.String("job", w.name), attrErr(err))
 	}
 
 	w.endCheck(false, func() {
@@ -534,7 +534,7 @@ func (c *Client) record(ctx context.Context, key, name string, o Outcome) {
 	if _, err := c.store.Settle(sctx, key, o); err != nil {
 		c.tel.storeError(ctx)
 		c.log.LogAttrs(ctx, slog.LevelWarn, "store did not record the outcome",
-			slog.String("job", name), slog.String("err", err.Error()))
+			slog.String("job", name), attrErr(err))
 	}
 }
 

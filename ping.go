@@ -28,7 +28,7 @@ func (c *Client) PingWebhook(ctx context.Context, id string) error {
 		return ErrClosed
 	}
 	if id == "" {
-		return fmt.Errorf("gemhook: PingWebhook: empty webhook id")
+		return invalidArg("PingWebhook: empty webhook id")
 	}
 	c.hooks.sweep()
 	w := c.recv.watch.watch()

@@ -214,7 +214,7 @@ func (c *Client) RotateWebhookSecret(ctx context.Context, id string) (secret str
 		return "", ErrClosed
 	}
 	if id == "" {
-		return "", fmt.Errorf("gemhook: RotateWebhookSecret: empty webhook id")
+		return "", invalidArg("RotateWebhookSecret: empty webhook id")
 	}
 	c.hooks.sweep()
 	res, err := c.genai.Webhooks.RotateSigningSecret(ctx, operations.RotateSigningSecretRequest{
