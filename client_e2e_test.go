@@ -371,18 +371,19 @@ func TestTenantsNeverCross(t *testing.T) {
 	front := httptest.NewServer(mux)
 	defer front.Close()
 	type tenant struct {
-		emu *gemhooktest.Server
-		r   *Receiver
-		c   *Client
-		hit atomic.Int64
+		emu    *gemhooktest.Server
+		r      *Receiver
+		c      *Client
+		secret string
+		hit    atomic.Int64
 	}
 	tenants := map[string]*tenant{}
 	for _, id := range []string{"a", "b"} {
 		tn := &tenant{emu: gemhooktest.NewServer(gemhooktest.Options{JobDuration: 10 * time.Millisecond, APIKey: "key-" + id})}
 		defer tn.emu.Close()
 		path := "/tenants/" + id + "/hook"
-		secret := tn.emu.RegisterWebhook(front.URL + path)
-		r, err := NewReceiver(ReceiverConfig{Secrets: []string{secret}, JWKSURL: tn.emu.JWKSURL})
+		tn.secret = tn.emu.RegisterWebhook(front.URL + path)
+		r, err := NewReceiver(ReceiverConfig{Secrets: []string{tn.secret}, JWKSURL: tn.emu.JWKSURL})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -415,6 +416,25 @@ func TestTenantsNeverCross(t *testing.T) {
 		if _, ok := tenants[owners[i]].emu.Job(f.Name()); !ok {
 			t.Fatalf("tenant %s settled a job of another project", owners[i])
 		}
+	}
+	// A's genuine signature, posted at B's path, is refused there.
+	body := []byte(`{"type":"batch.failed","version":"v1","timestamp":"2026-01-01T00:00:00Z","data":{"id":"` + fs[0].Name() + `"}}`)
+	hdr, err := gemhooktest.SignV1("msg_cross", time.Now(), body, tenants["a"].secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, front.URL+"/tenants/b/hook", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = hdr
+	resp, err := front.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a delivery signed for tenant a, posted at b's path: %d, want 401", resp.StatusCode)
 	}
 	for id, tn := range tenants {
 		if n := tn.hit.Load(); n < 10 {
