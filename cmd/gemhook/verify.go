@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -112,4 +113,17 @@ func hasV1(list string) bool {
 		}
 	}
 	return false
+}
+
+func hint(err error) string {
+	switch {
+	case errors.Is(err, gemhook.ErrNoMatchingSignature):
+		return "\n  the secret does not verify the bytes that arrived: either it is not the webhook's current secret " +
+			"(rotate to get one), or something on the way re-encodes the body"
+	case errors.Is(err, gemhook.ErrTimestampTooOld), errors.Is(err, gemhook.ErrTimestampTooNew):
+		return "\n  this machine's clock and Gemini's disagree"
+	case errors.Is(err, gemhook.ErrMissingHeader), errors.Is(err, gemhook.ErrInvalidHeader):
+		return "\n  something on the way drops or rewrites the webhook-* headers"
+	}
+	return ""
 }
