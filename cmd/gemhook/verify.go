@@ -10,11 +10,11 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/gemhook/gemhook"
+	"github.com/gemhook/gemhook/internal/signature"
 )
 
 func verify(ctx context.Context, e *env, args []string) error {
@@ -107,8 +107,12 @@ func checkTime(flag, header string) (time.Time, error) {
 
 // hasV1 reports whether a webhook-signature list holds a v1 (HMAC) entry.
 func hasV1(list string) bool {
-	for _, e := range strings.Fields(list) {
-		if strings.HasPrefix(e, "v1,") {
+	entries, err := signature.ParseList(list)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.Scheme == signature.SchemeV1 {
 			return true
 		}
 	}
