@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -185,10 +186,15 @@ func listen(ctx context.Context, e *env, args []string) error {
 	}
 }
 
-// isProbe reports whether d is one of SelfTest's probes: the probe type,
-// or the bare "{}" it sends when the first probe is refused.
+// probeIDPrefix begins the webhook-id of every SelfTest probe; it is the
+// prefix the root's Receiver.probe (selftest.go) writes, which the root
+// does not export. The id, not the type, marks a probe: the second probe's
+// body is a bare "{}", and a real event may lack a type too.
+const probeIDPrefix = "gemhook_probe_"
+
+// isProbe reports whether d is one of SelfTest's probes.
 func isProbe(d delivery) bool {
-	return d.Type == gemhook.ProbeType || d.Type == ""
+	return strings.HasPrefix(d.ID, probeIDPrefix)
 }
 
 // printDelivery writes one line per delivery: JSON lines with -json.
