@@ -136,7 +136,8 @@ const (
 )
 
 // Faults make delivery misbehave the ways Gemini's at-least-once, unordered
-// sender may. Every fault is drawn from the Options.Seed generator.
+// sender may. Every fault is drawn from the Options.Seed generator. Start
+// refuses a share outside 0..1.
 type Faults struct {
 	Duplicates int           // extra copies of every delivery, with the same webhook-id
 	Reorder    bool          // deliveries due within one ReorderWindow go out in shuffled order

@@ -1,6 +1,7 @@
 package gemhooktest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -51,7 +52,7 @@ func TestVideoFileField(t *testing.T) {
 		{VideoURIOnly, []string{"video_uri"}, []string{"output_file_uri", "file_name"}},
 		{OutputFileURIOnly, []string{"output_file_uri", "file_name"}, []string{"video_uri"}},
 	} {
-		t.Run(cmpOr(tc.field, "all"), func(t *testing.T) {
+		t.Run(cmp.Or(tc.field, "all"), func(t *testing.T) {
 			t.Cleanup(leaktest.Check(t))
 			rc := newReceiver(t)
 			s := NewServer(Options{JobDuration: time.Millisecond, VideoFileField: tc.field})
@@ -78,13 +79,6 @@ func TestVideoFileField(t *testing.T) {
 	if _, err := Start(Options{VideoFileField: "uri"}); err == nil {
 		t.Fatal("Start accepted an unknown VideoFileField")
 	}
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // Subscribing to a cancellation is refused on create and update, and

@@ -68,6 +68,14 @@ func Start(opts Options) (*Server, error) {
 	default:
 		return nil, fmt.Errorf("Options.VideoFileField %q: want \"\", %q or %q", opts.VideoFileField, VideoURIOnly, OutputFileURIOnly)
 	}
+	for _, f := range []struct {
+		name string
+		rate float64
+	}{{"DropRate", opts.Faults.DropRate}, {"EarlyRate", opts.Faults.EarlyRate}} {
+		if !(f.rate >= 0 && f.rate <= 1) { // NaN too
+			return nil, fmt.Errorf("Options.Faults.%s %v: want a share between 0 and 1", f.name, f.rate)
+		}
+	}
 	keys, err := newKeyRing(opts.JWS)
 	if err != nil {
 		return nil, fmt.Errorf("generating keys: %w", err)

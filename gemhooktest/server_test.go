@@ -1,6 +1,10 @@
 package gemhooktest
 
-import "testing"
+import (
+	"math"
+	"strings"
+	"testing"
+)
 
 // Every route is reachable, with the argument its handler expects; anything
 // else matches no route, whatever the method.
@@ -73,6 +77,22 @@ func TestFindRoute(t *testing.T) {
 	for i := range routes {
 		if !reached[&routes[i]] {
 			t.Errorf("no case reaches %s %s", routes[i].method, routes[i].pattern)
+		}
+	}
+}
+
+// Start refuses a fault share that is not one, and names the field.
+func TestStartRefusesBadShares(t *testing.T) {
+	t.Parallel()
+	for _, f := range []Faults{{DropRate: -0.1}, {DropRate: 1.5}, {EarlyRate: 2}, {EarlyRate: math.NaN()}} {
+		s, err := Start(Options{Faults: f})
+		if err == nil {
+			s.Close()
+			t.Errorf("Start accepted %+v", f)
+			continue
+		}
+		if !strings.Contains(err.Error(), "Options.Faults.") {
+			t.Errorf("Start(%+v): %v", f, err)
 		}
 	}
 }

@@ -118,9 +118,19 @@ type webhookInput struct {
 	State            *string   `json:"state"`
 }
 
-func checkHookURI(u string) error {
-	p, err := url.Parse(u)
+// CheckWebhookURI reports why RegisterWebhook, and the API's webhook
+// create and update, would refuse uri, or nil if they accept it: it must be
+// an absolute http or https URL.
+func CheckWebhookURI(uri string) error {
+	p, err := url.Parse(uri)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return fmt.Errorf("want an absolute http or https URL, got %q", uri)
+	}
+	return nil
+}
+
+func checkHookURI(u string) error {
+	if CheckWebhookURI(u) != nil {
 		return invalidArgument("uri must be an absolute http or https URL, got %q", u)
 	}
 	return nil

@@ -204,3 +204,19 @@ func TestRotateSigningSecret(t *testing.T) {
 		t.Fatal("unknown revocation_behavior accepted")
 	}
 }
+
+func TestCheckWebhookURI(t *testing.T) {
+	t.Parallel()
+	for uri, ok := range map[string]bool{
+		"https://example.com/hook": true,
+		"http://127.0.0.1:8080/":   true,
+		"ftp://example.com/hook":   false,
+		"/hook":                    false,
+		"https://":                 false,
+		"::":                       false,
+	} {
+		if err := CheckWebhookURI(uri); (err == nil) != ok {
+			t.Errorf("CheckWebhookURI(%q) = %v", uri, err)
+		}
+	}
+}

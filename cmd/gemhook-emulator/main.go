@@ -19,7 +19,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -92,8 +91,8 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs.BoolVar(&o.JWS, "jws", false, "sign per-request deliveries with an RS256 JWS instead of v1a")
 	fs.StringVar(&o.JWSAudience, "jws-audience", "", `"aud" claim of JWS deliveries; empty: none`)
 	fs.StringVar(&o.JWSIssuer, "jws-issuer", "", `"iss" claim of JWS deliveries; empty: none`)
-	fs.DurationVar(&o.RetryBackoff, "retry-backoff", time.Second, "first retry delay")
-	fs.DurationVar(&o.RetryHorizon, "retry-horizon", 24*time.Hour, "give up on a delivery after this long")
+	fs.DurationVar(&o.RetryBackoff, "retry-backoff", gemhooktest.DefaultRetryBackoff, "first retry delay")
+	fs.DurationVar(&o.RetryHorizon, "retry-horizon", gemhooktest.DefaultRetryHorizon, "give up on a delivery after this long")
 	fs.DurationVar(&o.AttemptTimeout, "attempt-timeout", gemhooktest.DefaultAttemptTimeout, "bound on one delivery attempt")
 	fs.IntVar(&o.DisableAfter, "disable-after", gemhooktest.DefaultDisableAfter, "failed deliveries in a row before a project webhook is disabled; negative: never")
 	fs.IntVar(&o.Workers, "workers", gemhooktest.DefaultWorkers, "concurrent delivery attempts")
@@ -123,9 +122,11 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	default:
 		return fmt.Errorf("-outcome %q: want succeeded, failed, expired, cancelled or requires_action", *outcome)
 	}
-	for name, rate := range map[string]float64{"drop-rate": o.Faults.DropRate, "early-rate": o.Faults.EarlyRate} {
-		if rate < 0 || rate > 1 {
-			return fmt.Errorf("-%s %v: want a share between 0 and 1", name, rate)
+	// RegisterWebhook panics on a bad URI, which is right in a test but not
+	// for a flag.
+	for _, uri := range hookFlags {
+		if err := gemhooktest.CheckWebhookURI(uri); err != nil {
+			return fmt.Errorf("-webhook: %w", err)
 		}
 	}
 	o.Outcome = func(name string) string {
@@ -165,22 +166,9 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 		say("control  %s%s   (finish, redeliver, jobs, deliveries: see -h)", s.URL, gemhooktest.ControlPath)
 	}
 	for _, uri := range hookFlags {
-		if err := registerable(uri); err != nil {
-			return err
-		}
 		s.RegisterWebhook(uri)
 	}
 	<-ctx.Done()
 	say("shutting down")
-	return nil
-}
-
-// registerable checks -webhook values up front: RegisterWebhook panics on
-// a bad URI, which is right in a test but not for a flag.
-func registerable(uri string) error {
-	u, err := url.Parse(uri)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("-webhook %q: want an absolute http or https URL", uri)
-	}
 	return nil
 }

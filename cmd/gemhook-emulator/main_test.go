@@ -135,6 +135,7 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// Bad flags are refused before the emulator starts.
 func TestRunBadFlags(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
@@ -145,8 +146,12 @@ func TestRunBadFlags(t *testing.T) {
 		{"-webhook", "ftp://x", "-addr", "127.0.0.1:0"},
 		{"-no-such-flag"},
 	} {
-		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
+		var out bytes.Buffer
+		if err := run(context.Background(), args, &out, io.Discard); err == nil {
 			t.Errorf("run %v succeeded", args)
+		}
+		if out.Len() > 0 { // refused before it started, not after "listening"
+			t.Errorf("run %v printed %q", args, out.String())
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gemhook/gemhook"
 	"github.com/gemhook/gemhook/gemhooktest"
 	"github.com/gemhook/gemhook/internal/leaktest"
 )
@@ -190,5 +191,25 @@ func TestListenCountStopsPendingSelfTest(t *testing.T) {
 	}
 	if code := l.exit(t); code != exitOK {
 		t.Fatalf("listen exited %d", code)
+	}
+}
+
+// A probe is known by its webhook-id, not its type: a real event without a
+// type still counts toward -count.
+func TestIsProbeByID(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		d    delivery
+		want bool
+	}{
+		{delivery{ID: "gemhook_probe_abc", Type: gemhook.ProbeType}, true},
+		{delivery{ID: "gemhook_probe_abc"}, true},
+		{delivery{ID: "msg_1"}, false},
+		{delivery{ID: "msg_1", Type: gemhook.ProbeType}, false},
+		{delivery{}, false},
+	} {
+		if got := isProbe(c.d); got != c.want {
+			t.Errorf("isProbe(id %q, type %q) = %v", c.d.ID, c.d.Type, got)
+		}
 	}
 }

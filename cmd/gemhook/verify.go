@@ -4,16 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/gemhook/gemhook"
+	"github.com/gemhook/gemhook/internal/signature"
 )
 
 func verify(ctx context.Context, e *env, args []string) error {
@@ -106,10 +107,27 @@ func checkTime(flag, header string) (time.Time, error) {
 
 // hasV1 reports whether a webhook-signature list holds a v1 (HMAC) entry.
 func hasV1(list string) bool {
-	for _, e := range strings.Fields(list) {
-		if strings.HasPrefix(e, "v1,") {
+	entries, err := signature.ParseList(list)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.Scheme == signature.SchemeV1 {
 			return true
 		}
 	}
 	return false
+}
+
+func hint(err error) string {
+	switch {
+	case errors.Is(err, gemhook.ErrNoMatchingSignature):
+		return "\n  the secret does not verify the bytes that arrived: either it is not the webhook's current secret " +
+			"(rotate to get one), or something on the way re-encodes the body"
+	case errors.Is(err, gemhook.ErrTimestampTooOld), errors.Is(err, gemhook.ErrTimestampTooNew):
+		return "\n  this machine's clock and Gemini's disagree"
+	case errors.Is(err, gemhook.ErrMissingHeader), errors.Is(err, gemhook.ErrInvalidHeader):
+		return "\n  something on the way drops or rewrites the webhook-* headers"
+	}
+	return ""
 }

@@ -74,7 +74,7 @@ func TestWebhookCommands(t *testing.T) {
 	}
 	wrong := signature.EncodeSecret(bytes.Repeat([]byte{7}, 32))
 	code, _, errOut = p.cli(t, "ping", "-id", created.ID, "-listen", p.addr, "-secret", wrong)
-	if code != exitFail || !strings.Contains(errOut, "rejected") || !strings.Contains(errOut, "re-encodes") {
+	if code != exitFail || !strings.Contains(errOut, "rejected") || !strings.Contains(errOut, "re-encoding") {
 		t.Fatalf("ping with a wrong secret: %d %q", code, errOut)
 	}
 	code, _, errOut = p.cli(t, "ping", "-id", created.ID, "-listen", p.addr)

@@ -279,8 +279,15 @@ await nextDelivery('per-request interaction.failed', ofJob('interaction.failed',
 
 // --- every delivery ----------------------------------------------------------
 // The emulator's log and what arrived must agree, and everything verifies.
-const log = await control('deliveries');
-const sent = (log?.deliveries ?? []).filter((d) => d.result === 'delivered');
+// The emulator logs an attempt only once it has read the receiver's answer,
+// so its count may trail the last arrival for a moment: poll, within bounds.
+let sent = [];
+for (const until = Date.now() + 5_000; ;) {
+  const log = await control('deliveries');
+  sent = (log?.deliveries ?? []).filter((d) => d.result === 'delivered');
+  if (!log || sent.length === deliveries.length || Date.now() > until) break;
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
 check(sent.length === deliveries.length, `the emulator delivered ${sent.length}, the receiver got ${deliveries.length}`);
 let verified = 0;
 for (const d of deliveries) {

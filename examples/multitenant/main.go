@@ -32,7 +32,6 @@ func main() {
 func run() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	os.Unsetenv("GOOGLE_GENAI_USE_VERTEXAI")
 	emu := gemhooktest.NewServer(gemhooktest.Options{JobDuration: 200 * time.Millisecond})
 	defer emu.Close()
 

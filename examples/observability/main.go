@@ -11,8 +11,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -20,7 +18,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strconv"
 	"time"
 
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
@@ -101,7 +98,9 @@ func run(ctx context.Context, out io.Writer, spans sdktrace.SpanExporter, reader
 		}},
 	}, nil)
 	root.End()
-	forge(hooks.URL + "/hook")
+	if err := forge(hooks.URL + "/hook"); err != nil {
+		return rm, err
+	}
 	job, err := f.Wait(ctx)
 	if err != nil {
 		return rm, err
@@ -127,17 +126,21 @@ func run(ctx context.Context, out io.Writer, spans sdktrace.SpanExporter, reader
 }
 
 // forge posts one delivery signed with a key that is not the project's.
-func forge(url string) {
+func forge(url string) error {
 	body := []byte(`{"type":"batch.succeeded","version":"v1","timestamp":"2026-01-01T00:00:00Z","data":{"id":"batches/forged"}}`)
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Webhook-Id", "msg_forged")
-	req.Header.Set("Webhook-Timestamp", ts)
-	mac := hmac.New(sha256.New, []byte("a key that is not the project's"))
-	fmt.Fprintf(mac, "msg_forged.%s.%s", ts, body)
-	req.Header.Set("Webhook-Signature", "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
-	if res, err := http.DefaultClient.Do(req); err == nil {
-		res.Body.Close()
+	foreign := "whsec_" + base64.StdEncoding.EncodeToString([]byte("a key that is not the project's"))
+	h, err := gemhooktest.SignV1("msg_forged", time.Now(), body, foreign)
+	if err != nil {
+		return err
 	}
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header = h
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	return res.Body.Close() // the receiver's refusal shows in the spans and metrics
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -21,6 +19,7 @@ import (
 	tnoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/gemhook/gemhook"
+	"github.com/gemhook/gemhook/gemhooktest"
 )
 
 // discard is a span exporter that drops everything.
@@ -54,27 +53,26 @@ func BenchmarkServeHTTP(b *testing.B) {
 }
 
 func serve(b *testing.B, tp trace.TracerProvider, mp metric.MeterProvider) {
-	key := []byte("0123456789abcdef0123456789abcdef")
+	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 	r, err := gemhook.NewReceiver(gemhook.ReceiverConfig{
-		Secrets: []string{"whsec_" + base64.StdEncoding.EncodeToString(key)},
+		Secrets: []string{secret},
 		JWKSURL: "http://127.0.0.1:1/", TracerProvider: tp, MeterProvider: mp,
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer r.Close()
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	now := time.Now()
 	reqs := make([]*http.Request, b.N)
 	for i := range reqs {
 		id := "msg_" + strconv.Itoa(i)
 		body := []byte(fmt.Sprintf(`{"type":"batch.progress","version":"v1","timestamp":"2026-11-26T10:00:00Z","data":{"id":"batches/b%d","output_file_uri":"files/out"},"user_metadata":{"tenant":"acme","gemhook_token":"Vt3l2v3oK2yq1o4mYc2d0A"}}`, i))
-		mac := hmac.New(sha256.New, key)
-		fmt.Fprintf(mac, "%s.%s.%s", id, ts, body)
+		h, err := gemhooktest.SignV1(id, now, body, secret)
+		if err != nil {
+			b.Fatal(err)
+		}
 		req := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Webhook-Id", id)
-		req.Header.Set("Webhook-Timestamp", ts)
-		req.Header.Set("Webhook-Signature", "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+		req.Header = h
 		reqs[i] = req
 	}
 	b.ReportAllocs()

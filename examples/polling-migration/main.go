@@ -46,7 +46,6 @@ func main() {
 func run() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	os.Unsetenv("GOOGLE_GENAI_USE_VERTEXAI")
 	emu := gemhooktest.NewServer(gemhooktest.Options{JobDuration: 1500 * time.Millisecond})
 	defer emu.Close()
 	transport := &http.Transport{}

@@ -231,9 +231,6 @@ func videoState(op *genai.GenerateVideosOperation) string {
 
 // offline wires the emulator, a receiver on loopback and a project webhook.
 func offline() (*setup, error) {
-	for _, k := range []string{"GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_ENTERPRISE", "GOOGLE_GEMINI_BASE_URL"} {
-		os.Unsetenv(k)
-	}
 	emu, err := gemhooktest.Start(gemhooktest.Options{JobDuration: 300 * time.Millisecond})
 	if err != nil {
 		return nil, err

@@ -54,7 +54,6 @@ type replica struct {
 func run(ctx context.Context, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	os.Unsetenv("GOOGLE_GENAI_USE_VERTEXAI")
 
 	open, kind, err := storeOpener(ctx, out)
 	if err != nil {
