@@ -35,7 +35,7 @@ type knownSecret struct {
 // issued records the first secret of a new webhook and adds it to the
 // Receiver.
 func (st *hookState) issued(ctx context.Context, id, secret string) error {
-	if err := st.add(ctx, id, secret); err != nil {
+	if err := st.recv.AddSecret(secret); err != nil {
 		return err
 	}
 	st.mu.Lock()
@@ -48,7 +48,7 @@ func (st *hookState) issued(ctx context.Context, id, secret string) error {
 // webhook's previous ones. A previous secret already due to retire keeps
 // its earlier time, as Gemini keeps its earlier expiry.
 func (st *hookState) rotated(ctx context.Context, id, secret string) error {
-	if err := st.add(ctx, id, secret); err != nil {
+	if err := st.recv.AddSecret(secret); err != nil {
 		return err
 	}
 	retire := st.now().Add(SecretRevocationDelay + retireSkew)
@@ -70,13 +70,6 @@ func (st *hookState) rotated(ctx context.Context, id, secret string) error {
 			slog.String("webhook", id), slog.Int("retiring", len(prev)), slog.Time("at", retire))
 	}
 	return nil
-}
-
-func (st *hookState) add(ctx context.Context, id, secret string) error {
-	if _, err := decodeSecret(secret); err != nil {
-		return err
-	}
-	return st.recv.AddSecret(secret)
 }
 
 // current returns the secrets this Client holds for webhook id.

@@ -61,7 +61,6 @@ type MemoryStore struct {
 	ids      *aging.Map[struct{}]
 	leases   map[string]memLease
 	subs     map[*memSub]struct{}
-	expired  uint64 // orphans nobody registered within EventTTL
 }
 
 type memJob struct {
@@ -140,7 +139,7 @@ func NewMemoryStore(cfg MemoryStoreConfig) *MemoryStore {
 
 func (s *MemoryStore) expire(now time.Time) {
 	s.jobs.Expire(now)
-	s.expired += uint64(s.orphans.Expire(now))
+	s.orphans.Expire(now)
 	s.outcomes.Expire(now)
 	s.values.Expire(now)
 	s.ids.Expire(now)
