@@ -202,13 +202,9 @@ func onlyTokenIn(m map[string]any) bool {
 // metadataRefused recognises the API's answer to a batch whose webhook
 // config carries user metadata: 400 INVALID_ARGUMENT naming the field.
 func metadataRefused(err error) bool {
-	var e genai.APIError
-	if !errors.As(err, &e) {
-		var p *genai.APIError
-		if !errors.As(err, &p) || p == nil {
-			return false
-		}
-		e = *p
+	e, ok := apiError(err)
+	if !ok {
+		return false
 	}
 	if e.Code != http.StatusBadRequest || (e.Status != "" && e.Status != "INVALID_ARGUMENT") {
 		return false

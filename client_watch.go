@@ -599,10 +599,23 @@ func permanent(err error) bool {
 	return false
 }
 
+// apiError finds the genai.APIError in err's chain, which genai returns
+// by value and some paths by pointer.
+func apiError(err error) (genai.APIError, bool) {
+	var e genai.APIError
+	if errors.As(err, &e) {
+		return e, true
+	}
+	var p *genai.APIError
+	if errors.As(err, &p) && p != nil {
+		return *p, true
+	}
+	return genai.APIError{}, false
+}
+
 func statusOf(err error) int {
-	var core genai.APIError
-	if errors.As(err, &core) {
-		return core.Code
+	if e, ok := apiError(err); ok {
+		return e.Code
 	}
 	var gen *apierrors.APIError
 	if errors.As(err, &gen) {
