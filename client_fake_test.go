@@ -27,6 +27,7 @@ type fakeBatches struct {
 	creates  int
 	lastBody map[string]any
 	next     int
+	listings int               // webhook listings, each refused with a 422: not retried by genai, not permanent here
 	onCreate func(name string) // runs before Create answers
 }
 
@@ -68,6 +69,12 @@ func (f *fakeBatches) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.write(w, path)
+	case r.Method == http.MethodGet && path == "webhooks":
+		f.mu.Lock()
+		f.listings++
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		fmt.Fprint(w, `{"error":{"code":422,"message":"fake","status":"FAILED_PRECONDITION"}}`)
 	default:
 		w.WriteHeader(http.StatusNotImplemented)
 		fmt.Fprint(w, `{"error":{"code":501,"message":"fake","status":"UNIMPLEMENTED"}}`)

@@ -3,9 +3,10 @@ package gemhook
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/gemhook/gemhook/internal/eventtype"
 )
 
 // DefaultFallbackUnreported is Fallback.Unreported's default: the pace of
@@ -17,53 +18,60 @@ const DefaultFallbackUnreported = 15 * time.Second
 type subscriptions struct {
 	mu       sync.Mutex
 	known    bool
-	families map[string]bool // "batch", "video", "interaction"
+	failedAt time.Time // of the last listing that failed, by the Client's clock
+	families [eventtype.Video + 1]bool
 }
 
-// expectsWebhook reports whether a webhook may report job, one attached
-// rather than created here: an enabled project webhook subscribes to its
-// events. The project's webhooks are listed once per Client. A listing
-// that fails expects none, and is retried by the next attached job unless
-// the failure is permanent (a key that may not list webhooks).
-func (c *Client) expectsWebhook(ctx context.Context, job string) bool {
+// listRetry spaces listings after one failed, so that jobs attached while
+// the API fails do not queue one listing each behind the lock.
+const listRetry = time.Minute
+
+// expectsWebhook reports whether a webhook may report a job of kind k,
+// one attached rather than created here: an enabled project webhook
+// subscribes to its events. The project's webhooks are listed once per
+// Client. A listing that fails expects none; it is tried again after
+// listRetry, unless the failure is permanent (a key that may not list
+// webhooks).
+func (c *Client) expectsWebhook(ctx context.Context, k JobKind) bool {
 	c.subs.mu.Lock()
 	defer c.subs.mu.Unlock()
 	if !c.subs.known {
+		if !c.subs.failedAt.IsZero() && c.now().Sub(c.subs.failedAt) < listRetry {
+			return false
+		}
 		lctx, cancel := context.WithTimeout(ctx, callTimeout)
 		hooks, err := c.ListWebhooks(lctx)
 		cancel()
 		if err != nil {
 			c.log.LogAttrs(ctx, slog.LevelInfo, "cannot list the project's webhooks to tell whether attached jobs will be reported",
 				attrErr(err))
-			c.subs.known = permanent(err)
+			c.subs.known, c.subs.failedAt = permanent(err), c.now()
 			return false
 		}
-		c.subs.known, c.subs.families = true, make(map[string]bool)
+		c.subs.known = true
 		for _, h := range hooks {
 			if h.State != WebhookEnabled {
 				continue
 			}
 			for _, e := range h.Events {
-				family, _, _ := strings.Cut(e, ".")
-				c.subs.families[family] = true
+				c.subs.families[eventtype.FamilyOf(e)] = true
 			}
 		}
 	}
-	return c.subs.families[jobFamily(job)]
+	return c.subs.families[familyOf(k)]
 }
 
-// jobFamily is the event family of a job name: batch.*, video.* or
-// interaction.*.
-func jobFamily(name string) string {
-	switch {
-	case strings.HasPrefix(name, "batches/"):
-		return "batch"
-	case strings.HasPrefix(name, "interactions/"):
-		return "interaction"
-	case strings.Contains(name, "/operations/"):
-		return "video"
+// familyOf is the event family that reports jobs of kind k.
+func familyOf(k JobKind) eventtype.Family {
+	switch k {
+	case KindBatch:
+		return eventtype.Batch
+	case KindVideos:
+		return eventtype.Video
+	case KindInteraction:
+		return eventtype.Interaction
 	}
-	return ""
+	return eventtype.Unknown
 }
 
 // decidePace runs on an attached job's first check that finds it
@@ -75,7 +83,7 @@ func (w *watch[T]) decidePace(ctx context.Context) {
 		return
 	}
 	w.attached = false
-	if !w.c.polling || w.c.expectsWebhook(ctx, w.name) {
+	if !w.c.polling || w.c.expectsWebhook(ctx, w.kind.kind) {
 		return
 	}
 	w.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/genai"
 
 	"github.com/gemhook/gemhook/gemhooktest"
+	"github.com/gemhook/gemhook/internal/fakeclock"
 	"github.com/gemhook/gemhook/internal/leaktest"
 )
 
@@ -84,11 +85,33 @@ func TestExpectsWebhookFromProjectSubscriptions(t *testing.T) {
 	t.Parallel()
 	emu, _, c, _ := unreportedStack(t, Fallback{})
 	emu.RegisterWebhook("https://hooks.example/a", "batch.succeeded")
-	if !c.expectsWebhook(waitCtx(t), "batches/x") {
+	if !c.expectsWebhook(waitCtx(t), KindBatch) {
 		t.Fatal("a subscribed batch job is not expected to be reported")
 	}
-	if c.expectsWebhook(waitCtx(t), "interactions/x") || c.expectsWebhook(waitCtx(t), "models/veo/operations/x") {
+	if c.expectsWebhook(waitCtx(t), KindInteraction) || c.expectsWebhook(waitCtx(t), KindVideos) {
 		t.Fatal("jobs of unsubscribed families are expected to be reported")
+	}
+}
+
+// A listing that failed is not tried again for every attached job: once
+// per listRetry, by the Client's clock.
+func TestFailedListingIsSpaced(t *testing.T) {
+	t.Parallel()
+	clock := fakeclock.New(time.Unix(1_800_000_000, 0))
+	fx := newClientFixture(t, Config{Now: clock.Now})
+	listings := func() int { fx.fake.mu.Lock(); defer fx.fake.mu.Unlock(); return fx.fake.listings }
+	for range 3 {
+		if fx.c.expectsWebhook(waitCtx(t), KindBatch) {
+			t.Fatal("expected a webhook though the listing failed")
+		}
+	}
+	if n := listings(); n != 1 {
+		t.Fatalf("%d listings for three attached jobs within a minute, want 1", n)
+	}
+	clock.Advance(listRetry)
+	fx.c.expectsWebhook(waitCtx(t), KindBatch)
+	if n := listings(); n != 2 {
+		t.Fatalf("%d listings after listRetry, want 2", n)
 	}
 }
 
