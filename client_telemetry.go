@@ -151,13 +151,13 @@ func (w *watch[T]) observe(v T, err error) {
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "job settled", attrs...)
 	if s.By == SettledByPoll && (w.obs.expect || w.token != "") {
-		c.warnNoWebhook(ctx, w.pending(), w.obs.rejected, attrs)
+		c.warnNoWebhook(ctx, w.token != "", w.obs.rejected, attrs)
 	}
 }
 
 // warnNoWebhook says that a job whose webhook was expected settled by poll,
 // and what most likely kept the webhook away.
-func (c *Client) warnNoWebhook(ctx context.Context, job PendingJob, rejectedBefore uint64, attrs []slog.Attr) {
+func (c *Client) warnNoWebhook(ctx context.Context, perRequest bool, rejectedBefore uint64, attrs []slog.Attr) {
 	rejected := c.recv.rejects.total.Load() - rejectedBefore
 	attrs = append(attrs, slog.Uint64("rejected_deliveries", rejected))
 	if rejected > 0 {
@@ -167,7 +167,7 @@ func (c *Client) warnNoWebhook(ctx context.Context, job PendingJob, rejectedBefo
 	switch {
 	case rejected > 0:
 		causes = "deliveries reached this Receiver but failed verification: a proxy that rewrites bodies or headers, a clock far off, a webhook secret the Receiver lacks (see last_rejection)"
-	case job.Token != "":
+	case perRequest:
 		causes = "no delivery arrived: the webhook URL is wrong or not reachable from the internet (a firewall, a proxy, a path the Receiver is not mounted on), or the Receiver refuses per-request deliveries (ReceiverConfig.JWKSURL)"
 	default:
 		causes = "no delivery arrived: no project webhook subscribes to this event (EnsureWebhook), its URL is wrong or unreachable, or a proxy in front of the Receiver drops it"
