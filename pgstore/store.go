@@ -46,10 +46,10 @@ type Config struct {
 // The defaults of Config.
 const (
 	DefaultSchema     = "gemhook"
-	DefaultDedupeTTL  = 25 * time.Hour
-	DefaultOutcomeTTL = 25 * time.Hour
-	DefaultEventTTL   = time.Hour
-	DefaultJobTTL     = 7 * 24 * time.Hour
+	DefaultDedupeTTL  = gemhook.DefaultDedupeTTL
+	DefaultOutcomeTTL = gemhook.DefaultOutcomeTTL
+	DefaultEventTTL   = time.Hour // not the MemoryStore's 10 minutes
+	DefaultJobTTL     = gemhook.DefaultJobTTL
 	DefaultSweepEvery = time.Minute
 )
 

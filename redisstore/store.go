@@ -109,10 +109,10 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 		v    *time.Duration
 		def  time.Duration
 	}{
-		{"DedupeTTL", &cfg.DedupeTTL, 25 * time.Hour},
-		{"OutcomeTTL", &cfg.OutcomeTTL, 25 * time.Hour},
-		{"EventTTL", &cfg.EventTTL, time.Hour},
-		{"JobTTL", &cfg.JobTTL, 7 * 24 * time.Hour},
+		{"DedupeTTL", &cfg.DedupeTTL, gemhook.DefaultDedupeTTL},
+		{"OutcomeTTL", &cfg.OutcomeTTL, gemhook.DefaultOutcomeTTL},
+		{"EventTTL", &cfg.EventTTL, time.Hour}, // as pgstore's, not the MemoryStore's 10 minutes
+		{"JobTTL", &cfg.JobTTL, gemhook.DefaultJobTTL},
 	} {
 		switch {
 		case *d.v == 0:
