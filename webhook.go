@@ -349,8 +349,8 @@ func webhookHeaders(h http.Header) (id, ts, sig string, err error) {
 	var n [3]int
 	for k, v := range h {
 		i := webhookHeader(k)
-		if i < 0 {
-			continue
+		if i < 0 || len(v) == 0 {
+			continue // a spelling with no values is no header at all
 		}
 		n[i] += len(v)
 		if vals[i] == nil {

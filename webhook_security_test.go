@@ -188,6 +188,10 @@ func TestStandardWebhooksCases(t *testing.T) {
 			d.hdr[strings.ToLower(name)] = d.hdr.Values(name)
 		}), 400, ErrInvalidHeader)
 	}
+	add("S-22 Webhook-Id with no values beside webhook-id", with(vector(t), func(d *delivery) {
+		d.hdr["Webhook-Id"] = []string{}
+		d.hdr["webhook-id"] = []string{vecID}
+	}), 204, nil)
 	add("S-23 old secret during rotation", with(vector(t), func(d *delivery) { d.cfg.Secrets = []string{newSecret, vecSecret} }), 204, nil)
 	add("S-23 old secret after rotation", with(vector(t), func(d *delivery) { d.cfg.Secrets = []string{newSecret} }), 401, ErrNoMatchingSignature)
 	add("no project secrets", with(vector(t), func(d *delivery) { d.cfg.Secrets = []string{} }), 401, ErrNoMatchingSignature)
