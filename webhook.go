@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -189,6 +190,40 @@ func (r *Receiver) Close() error {
 		r.closing.run()
 	})
 	return nil
+}
+
+// Verify authenticates one delivery and decodes its event. It is pure: it
+// neither remembers the delivery nor dispatches it, so it suits callers who
+// run their own HTTP stack (serverless functions, queues) and do their own
+// deduplication on Event.DedupeKey() (not Event.ID, which a JWS delivery
+// does not sign). h must hold the webhook-* headers (names in any case);
+// body must be the exact bytes received.
+//
+// Checks run cheapest first, and the body is parsed only once the signature
+// holds. Errors wrap the sentinels of this package (ErrMissingHeader,
+// ErrInvalidHeader, ErrInvalidTimestamp, ErrTimestampTooOld,
+// ErrTimestampTooNew, ErrNoMatchingSignature, ErrKeysUnavailable,
+// ErrPayloadTooLarge, ErrMalformedEvent); test them with errors.Is. Under
+// a recording span (ServeHTTP's, or the caller's), each call is a child
+// span ("gemhook.verify") with the scheme that matched or the class of the
+// failure; it never starts a trace of its own, so that it costs nothing
+// untraced.
+func (r *Receiver) Verify(ctx context.Context, h http.Header, body []byte) (*Event, error) {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return r.verify(ctx, h, body)
+	}
+	ctx, span := r.tel.tracer.Start(ctx, "gemhook.verify")
+	ev, err := r.verify(ctx, h, body)
+	if span.IsRecording() {
+		if err != nil {
+			span.SetAttributes(attrErrorType.String(rejectClass(err)))
+			span.SetStatus(codes.Error, rejectClass(err))
+		} else {
+			span.SetAttributes(attrScheme.String(ev.Scheme), attrEventType.String(ev.Type), attrJobName.String(ev.Resource))
+		}
+	}
+	span.End()
+	return ev, err
 }
 
 // verify is Verify without its span.

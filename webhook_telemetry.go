@@ -18,37 +18,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// ServeHTTP verifies a delivery, drops duplicates, and dispatches it:
-//
-//	2xx  accepted, including duplicates, unknown event types, and events
-//	     for jobs nobody here waits for
-//	400  malformed headers, or a verified body that is not a JSON object
-//	401  signature or timestamp check failed
-//	405  not POST; 408 body stalled past the server's ReadTimeout;
-//	413  body over MaxBodyBytes; 415 a media type other
-//	     than application/json (none at all is accepted), or compressed
-//	500  dispatch panicked (a bug; logged with its stack)
-//	503  keys unavailable, the event could not be taken now, or the
-//	     Receiver is closed (with Retry-After)
-//
-// It never answers 3xx or 410, which would make a sender give up on the
-// endpoint. Error bodies are generic; what failed is logged (rejections at
-// Warn, rate-limited). Each delivery is a server span ("POST", after the
-// HTTP semantic conventions) linked to its job's submission, and is counted
-// in gemhook.webhook.deliveries.
-func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	ctx, span := r.tel.tracer.Start(req.Context(), spanName(req.Method), serverSpan...)
-	if !span.IsRecording() && !r.tel.deliveries.Enabled(ctx) {
-		r.serve(w, req)
-		span.End()
-		return
-	}
-	d := &exchange{ResponseWriter: w, span: span}
-	ctx = context.WithValue(ctx, exchangeKey{}, d)
-	r.serve(d, req.WithContext(ctx))
-	r.delivered(ctx, span, d, req)
-}
-
 // serverSpan are the start options of a delivery's span, built once so
 // that an untraced delivery allocates no more for them.
 var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
@@ -221,39 +190,6 @@ func kindOfKey(key string) JobKind {
 		return KindVideos
 	}
 	return KindInteraction
-}
-
-// Verify authenticates one delivery and decodes its event. It is pure: it
-// neither remembers the delivery nor dispatches it, so it suits callers who
-// run their own HTTP stack (serverless functions, queues) and do their own
-// deduplication on Event.ID. h must hold the webhook-* headers (names in any
-// case); body must be the exact bytes received.
-//
-// Checks run cheapest first, and the body is parsed only once the signature
-// holds. Errors wrap the sentinels of this package (ErrMissingHeader,
-// ErrInvalidHeader, ErrInvalidTimestamp, ErrTimestampTooOld,
-// ErrTimestampTooNew, ErrNoMatchingSignature, ErrKeysUnavailable,
-// ErrPayloadTooLarge, ErrMalformedEvent); test them with errors.Is. Under
-// a recording span (ServeHTTP's, or the caller's), each call is a child
-// span ("gemhook.verify") with the scheme that matched or the class of the
-// failure; it never starts a trace of its own, so that it costs nothing
-// untraced.
-func (r *Receiver) Verify(ctx context.Context, h http.Header, body []byte) (*Event, error) {
-	if !trace.SpanFromContext(ctx).IsRecording() {
-		return r.verify(ctx, h, body)
-	}
-	ctx, span := r.tel.tracer.Start(ctx, "gemhook.verify")
-	ev, err := r.verify(ctx, h, body)
-	if span.IsRecording() {
-		if err != nil {
-			span.SetAttributes(attrErrorType.String(rejectClass(err)))
-			span.SetStatus(codes.Error, rejectClass(err))
-		} else {
-			span.SetAttributes(attrScheme.String(ev.Scheme), attrEventType.String(ev.Type), attrJobName.String(ev.Resource))
-		}
-	}
-	span.End()
-	return ev, err
 }
 
 // rejectClass names the errors.Is class of a refused delivery: what logs
