@@ -295,18 +295,18 @@ func (r *Receiver) checkTime(sec int64) error {
 // need Gemini's key set. Unknown versions are skipped. A key set that cannot
 // be had is reported as ErrKeysUnavailable only when nothing else matched.
 func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, id, ts string, body []byte) (scheme signature.Scheme, replay, signer string, err error) {
-	var nV1, nV1a, nJWS int
+	var v1, v1a, jws bool
 	for _, e := range entries {
 		switch e.Scheme {
 		case signature.SchemeV1:
-			nV1++
+			v1 = true
 		case signature.SchemeV1a:
-			nV1a++
+			v1a = true
 		case signature.SchemeJWS:
-			nJWS++
+			jws = true
 		}
 	}
-	if nV1 > 0 {
+	if v1 {
 		set := r.secrets.Load()
 		if len(set.keys) > 0 {
 			v := set.pool.Get().(*signature.V1Verifier)
@@ -317,32 +317,31 @@ func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, 
 			}
 		}
 	}
-	// The key set's own error says why (expired token, unknown key id...);
-	// it is kept for the logs, and still matches ErrNoMatchingSignature.
+	// The key set's error says why (expired token, unknown key id...); it
+	// is kept for the logs, and matches ErrNoMatchingSignature or
+	// ErrKeysUnavailable.
 	var unavailable, refused error
 	note := func(err error) {
 		switch {
 		case errors.Is(err, ErrKeysUnavailable):
 			unavailable = err
-		case refused == nil && errors.Is(err, ErrNoMatchingSignature):
-			refused = err
 		case refused == nil:
-			refused = fmt.Errorf("%w: %w", ErrNoMatchingSignature, err)
+			refused = err
 		}
 	}
-	if (nV1a > 0 || nJWS > 0) && r.keys == nil {
+	if (v1a || jws) && r.keys == nil {
 		note(errPerRequestOff)
-		nV1a, nJWS = 0, 0
+		v1a, jws = false, false
 	}
-	if nV1a > 0 {
-		err := r.verifyV1a(ctx, entries, id, ts, body)
+	if v1a {
+		err := r.keys.VerifyV1a(ctx, entries, id, ts, body)
 		if err == nil {
 			return signature.SchemeV1a, "", "", nil
 		}
 		note(err)
 	}
-	if nJWS > 0 {
-		replay, err := r.verifyJWS(ctx, entries, body)
+	if jws {
+		replay, err := r.keys.VerifyJWS(ctx, entries, body)
 		if err == nil {
 			return signature.SchemeJWS, replay, "", nil
 		}
