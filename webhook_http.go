@@ -140,7 +140,7 @@ func (r *Receiver) accept(ctx context.Context, ev *Event) (err error) {
 		r.log.LogAttrs(ctx, slogError, "webhook dispatch panicked", attrErr(err), attrID(ev.ID),
 			attrStack(debug.Stack()))
 	}()
-	err = r.dispatch(ctx, ev)
+	err = r.dispatch(ctx, ev, key)
 	dup := errors.Is(err, errDuplicate)
 	if dup {
 		err = nil
