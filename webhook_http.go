@@ -95,8 +95,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	ev.Endpoint = req.URL.Path
 	if err := r.accept(req.Context(), ev); err != nil {
-		r.log.LogAttrs(req.Context(), slogWarn, "webhook not accepted now",
-			attrErr(err), attrID(ev.ID), attrPath(req.URL.Path))
+		r.notAccepted(req.Context(), err, ev, req.URL.Path)
 		if errors.Is(err, errDispatchPanic) {
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return

@@ -245,10 +245,11 @@ func clip(s string) string {
 	return s
 }
 
-// Rejections are logged through a token bucket on the Receiver's clock: a
-// burst of rejectBurst records, then one per rejectEvery, each saying how
-// many were left out since the last one and why. A flood of forgeries
-// costs a few records a minute, whatever its rate.
+// Rejections, and verified deliveries that could not be taken, are logged
+// through a token bucket on the Receiver's clock: a burst of rejectBurst
+// records, then one per rejectEvery, each saying how many were left out
+// since the last one and why. A flood of forgeries, or of retries while
+// the Store is down, costs a few records a minute, whatever its rate.
 const (
 	rejectBurst = 5
 	rejectEvery = 10 * time.Second
@@ -278,11 +279,26 @@ func (l *rejectLog) lastClass() string {
 // the body.
 func (r *Receiver) rejected(ctx context.Context, err error, path string) {
 	class := rejectClass(err)
+	r.rejects.total.Add(1)
+	r.rejects.mu.Lock()
+	r.rejects.class = class
+	r.rejects.mu.Unlock()
+	r.warnLimited(ctx, "webhook delivery rejected", class, slog.String("path", clip(path)))
+}
+
+// notAccepted logs, through the same bucket, a verified delivery that
+// could not be taken now (the Store failed, dispatch panicked). It is not
+// a rejection: the sender was right, and its retry will be taken.
+func (r *Receiver) notAccepted(ctx context.Context, err error, ev *Event, path string) {
+	r.warnLimited(ctx, "webhook not accepted now", rejectClass(err), attrErr(err), attrID(ev.ID), attrPath(path))
+}
+
+// warnLimited logs msg at Warn with reason class and attrs, or, when the
+// bucket is empty, counts it as left out.
+func (r *Receiver) warnLimited(ctx context.Context, msg, class string, attrs ...slog.Attr) {
 	l := &r.rejects
-	l.total.Add(1)
 	now := r.now()
 	l.mu.Lock()
-	l.class = class
 	if l.last.IsZero() {
 		l.tokens = rejectBurst
 	} else if d := now.Sub(l.last); d > 0 {
@@ -301,18 +317,20 @@ func (r *Receiver) rejected(ctx context.Context, err error, path string) {
 		return
 	}
 	l.tokens--
-	attrs := []slog.Attr{slog.String("reason", class), slog.String("path", clip(path))}
+	// A new slice, so that the caller's attrs need not escape.
+	all := append(make([]slog.Attr, 0, len(attrs)+3), slog.String("reason", class))
+	all = append(all, attrs...)
 	if l.leftN > 0 {
 		byClass := make([]any, 0, 2*len(l.left))
 		for c, n := range l.left {
 			byClass = append(byClass, slog.Uint64(c, n))
 		}
-		attrs = append(attrs, slog.Uint64("left_out", l.leftN), slog.Group("left_out_by_reason", byClass...))
+		all = append(all, slog.Uint64("left_out", l.leftN), slog.Group("left_out_by_reason", byClass...))
 		clear(l.left)
 		l.leftN = 0
 	}
 	l.mu.Unlock()
-	r.log.LogAttrs(ctx, slog.LevelWarn, "webhook delivery rejected", attrs...)
+	r.log.LogAttrs(ctx, slog.LevelWarn, msg, all...)
 }
 
 // resynced counts a (re)established subscription to the Store's hints and
