@@ -155,3 +155,18 @@ func TestLostStoreMakesWaitersAsk(t *testing.T) {
 	fx.c.Close()
 	fx.r.Close()
 }
+
+// eventKey runs on every delivery: only a video event's key, which is
+// built, allocates.
+func TestEventKeyAllocs(t *testing.T) {
+	for _, ev := range []*Event{
+		{Type: "batch.succeeded", Resource: "batches/abc123"},
+		{Type: "interaction.requires_action", Resource: "interactions/v1_abc"},
+		{Type: "batch.running", Resource: "batches/abc123"},
+		{Type: "webhook.ping", Resource: "hook"},
+	} {
+		if n := testing.AllocsPerRun(100, func() { _, _, _ = eventKey(ev) }); n != 0 {
+			t.Errorf("%s: %v allocations", ev.Type, n)
+		}
+	}
+}
