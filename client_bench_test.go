@@ -84,7 +84,7 @@ func BenchmarkDeliveryToWait(b *testing.B) {
 			for i := range b.N {
 				f := start(context.Background(), c, instantKind, keys[i], keys[i], toks[i], nil, false)
 				t0 := time.Now()
-				if err := r.dispatch(ctx, evs[i]); err != nil {
+				if err := r.dispatch(ctx, evs[i], evs[i].DedupeKey()); err != nil {
 					b.Fatal(err)
 				}
 				if _, err := f.Wait(ctx); err != nil {

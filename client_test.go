@@ -51,7 +51,7 @@ func newOfflineReceiver(t *testing.T) *Receiver {
 func (fx *clientFixture) deliver(t *testing.T, typ, name string, meta map[string]any) {
 	t.Helper()
 	ev := &Event{ID: "msg_" + name, Type: typ, Resource: name, UserMetadata: meta}
-	if err := fx.r.dispatch(context.Background(), ev); err != nil && !errors.Is(err, errDuplicate) {
+	if err := fx.r.dispatch(context.Background(), ev, ev.DedupeKey()); err != nil && !errors.Is(err, errDuplicate) {
 		t.Fatalf("dispatch(%s %s): %v", typ, name, err)
 	}
 }
@@ -179,7 +179,7 @@ func TestFailedBatchGivesJobError(t *testing.T) {
 	fx.fake.set(f.Name(), "BATCH_STATE_EXPIRED")
 	meta := map[string]any{TokenKey: fx.token(t, f.Name())}
 	ev := &Event{Type: "batch.expired", Resource: f.Name(), UserMetadata: meta, Data: EventData{ErrorCode: "4", ErrorMessage: "too slow"}}
-	if err := fx.r.dispatch(context.Background(), ev); err != nil {
+	if err := fx.r.dispatch(context.Background(), ev, ev.DedupeKey()); err != nil {
 		t.Fatal(err)
 	}
 	job, err := f.Wait(waitCtx(t))
@@ -321,7 +321,7 @@ func TestUnknownEventsAreAccepted(t *testing.T) {
 		{Type: "batch.running", Resource: "batches/nobody"},
 		{Type: "interaction.completed", Resource: "batches/wrong-family"},
 	} {
-		if err := fx.r.dispatch(context.Background(), ev); err != nil {
+		if err := fx.r.dispatch(context.Background(), ev, ev.DedupeKey()); err != nil {
 			t.Fatalf("dispatch(%+v) = %v", ev, err)
 		}
 	}

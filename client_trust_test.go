@@ -34,7 +34,7 @@ func (fx *clientFixture) deliverEvent(t *testing.T, id string, ev JobEvent, name
 	}
 	e := &Event{ID: id, Type: ev.Type, Resource: name, UserMetadata: meta,
 		Data: EventData{ErrorCode: ev.Code, ErrorMessage: ev.Message}}
-	if err := fx.r.dispatch(context.Background(), e); err != nil && !errors.Is(err, errDuplicate) {
+	if err := fx.r.dispatch(context.Background(), e, e.DedupeKey()); err != nil && !errors.Is(err, errDuplicate) {
 		t.Fatal(err)
 	}
 }

@@ -3,6 +3,8 @@ package gemhook
 import (
 	"errors"
 	"fmt"
+
+	"github.com/gemhook/gemhook/internal/keyset"
 )
 
 // Errors returned by Receiver.Verify (and logged by ServeHTTP). Each one
@@ -26,12 +28,12 @@ var (
 	// ErrNoMatchingSignature: no signature entry verified with any
 	// configured secret, or with any key of an up-to-date key set. Treat
 	// the delivery as forged.
-	ErrNoMatchingSignature = errors.New("gemhook: no matching webhook signature")
+	ErrNoMatchingSignature = keyset.ErrNoMatch // "gemhook: no matching webhook signature"
 	// ErrKeysUnavailable: Gemini's key set could not be fetched, or is older
 	// than the allowed staleness, or a signature matched no key held while
 	// the set could not be refetched (Google may have added the key during
 	// the outage). This is not a forgery: the sender should retry.
-	ErrKeysUnavailable = errors.New("gemhook: webhook signing keys unavailable")
+	ErrKeysUnavailable = keyset.ErrUnavailable // "gemhook: webhook signing keys unavailable"
 	// ErrPayloadTooLarge: the body is larger than ReceiverConfig.MaxBodyBytes.
 	ErrPayloadTooLarge = errors.New("gemhook: webhook payload too large")
 	// ErrMalformedEvent: the body verified but is not a JSON event envelope.

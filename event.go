@@ -22,9 +22,8 @@ type Event struct {
 	Endpoint     string         // request path it arrived on (set by ServeHTTP only)
 	Raw          []byte         // the exact body that was signed
 
-	replay string          // for a JWS delivery, the token's dedupe key (see keyset.Set.VerifyJWS)
-	meta   json.RawMessage // user_metadata as received, where token reads the correlation token
-	signer string          // for a v1 delivery, which project secret verified it (signerOf)
+	replay string // for a JWS delivery, the token's dedupe key (see keyset.Set.VerifyJWS)
+	signer string // for a v1 delivery, which project secret verified it (signerOf)
 }
 
 // DedupeKey names the delivery for deduplication: the same on every retry
@@ -81,9 +80,9 @@ func decodeEvent(body []byte) (*Event, error) {
 			ev.Timestamp = tt
 		}
 	}
-	ev.meta = e.Object(envelope.UserMetadata)
+	meta := e.Object(envelope.UserMetadata)
 	if e.Kind(envelope.Data) != '{' {
-		ev.UserMetadata = decodeMetadata(ev.meta)
+		ev.UserMetadata = decodeMetadata(meta)
 		return ev, nil
 	}
 	ev.Data = EventData{
@@ -99,12 +98,12 @@ func decodeEvent(body []byte) (*Event, error) {
 		rid = e.Text(envelope.DataName)
 	}
 	ev.Resource = resourceName(ev.Type, rid)
-	if ev.meta == nil {
+	if meta == nil {
 		// Where Gemini echoes user_metadata is undocumented: the top level
 		// is the better guess, data is the fallback.
-		ev.meta = e.Object(envelope.DataUserMetadata)
+		meta = e.Object(envelope.DataUserMetadata)
 	}
-	ev.UserMetadata = decodeMetadata(ev.meta)
+	ev.UserMetadata = decodeMetadata(meta)
 	return ev, nil
 }
 
@@ -187,26 +186,11 @@ func flatMetadata(raw []byte) (map[string]any, bool) {
 	return out, true
 }
 
-// token reads the job's correlation token from the event's metadata
-// without decoding the rest of it. Members match as encoding/json matches
-// map keys (exactly, escapes decoded, the last of repeated keys winning),
-// and a value that is not a string is no token.
+// token is the job's correlation token from the event's metadata; a value
+// that is not a string is no token. It is a copy: the metadata's strings
+// share one copy of their bytes, which an orphaned event's token, kept for
+// hours, would otherwise hold on to.
 func (e *Event) token() string {
-	if e.meta == nil {
-		// Built by hand (tests, callers of dispatch): the map is all there is.
-		s, _ := e.UserMetadata[TokenKey].(string)
-		return s
-	}
-	var buf [8]envelope.Member
-	ms, err := envelope.Members(buf[:0], e.meta)
-	if err != nil {
-		return ""
-	}
-	var v envelope.Span
-	for _, m := range ms {
-		if string(m.Key(e.meta)) == TokenKey {
-			v = m.Value
-		}
-	}
-	return v.Text(e.meta)
+	s, _ := e.UserMetadata[TokenKey].(string)
+	return strings.Clone(s)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // refDecode is decodeEvent written the slow, obvious way with
@@ -81,7 +82,6 @@ func sameEvent(a, b *Event) bool {
 	}
 	x, y := *a, *b
 	x.Data.Raw, y.Data.Raw = nil, nil
-	x.meta, y.meta = nil, nil // the token's source; the map is compared
 	return reflect.DeepEqual(x, y)
 }
 
@@ -133,7 +133,7 @@ func TestDecodeEvent(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.want.Raw = []byte(c.body)
-			got.Data.Raw, got.meta = nil, nil
+			got.Data.Raw = nil
 			if !reflect.DeepEqual(*got, c.want) {
 				t.Fatalf("got  %+v\nwant %+v", *got, c.want)
 			}
@@ -149,13 +149,14 @@ func TestDecodeEvent(t *testing.T) {
 	}
 }
 
-// refToken is Event.token the obvious way: decode the metadata into a map.
-// encoding/json keeps filling the map past a number out of float64's
-// range, so the error is ignored, as the hub once did.
-func refToken(meta json.RawMessage) string {
-	var m map[string]any
-	_ = json.Unmarshal(meta, &m)
-	s, _ := m[TokenKey].(string)
+// refToken is the token of body as encoding/json reads it (refDecode).
+func refToken(t *testing.T, body string) string {
+	t.Helper()
+	ev, err := refDecode([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := ev.UserMetadata[TokenKey].(string)
 	return s
 }
 
@@ -182,22 +183,23 @@ func TestEventToken(t *testing.T) {
 		if got := ev.token(); got != c.want {
 			t.Errorf("%s: token %q, want %q", c.body, got, c.want)
 		}
-		if ref := refToken(ev.meta); ref != c.want {
+		if ref := refToken(t, c.body); ref != c.want {
 			t.Errorf("%s: encoding/json reads %q; the test case is wrong", c.body, ref)
 		}
 	}
 	// Events built by hand (tests of OnEvent handlers) may carry anything.
-	for _, raw := range []string{``, `null`, `[1]`, `{"gemhook_token":`, `"s"`} {
-		if got := (&Event{meta: json.RawMessage(raw)}).token(); got != "" {
-			t.Errorf("metadata %q: token %q", raw, got)
+	for _, m := range []map[string]any{nil, {}, {TokenKey: 7}, {TokenKey: []any{"t"}}, {"Gemhook_Token": "t"}} {
+		if got := (&Event{UserMetadata: m}).token(); got != "" {
+			t.Errorf("metadata %v: token %q", m, got)
 		}
 	}
 }
 
 // The token outlives the event in the hub's orphans: it must not share
-// memory with the body.
+// memory with the body, nor with the metadata's one copy of its strings,
+// which it would keep alive.
 func TestEventTokenCopied(t *testing.T) {
-	body := []byte(`{"type":"x","user_metadata":{"gemhook_token":"tok"}}`)
+	body := []byte(`{"type":"x","user_metadata":{"gemhook_token":"tok","tenant":"a"}}`)
 	ev, err := decodeEvent(body)
 	if err != nil {
 		t.Fatal(err)
@@ -206,6 +208,9 @@ func TestEventTokenCopied(t *testing.T) {
 	copy(body, bytes.Repeat([]byte{' '}, len(body)))
 	if tok != "tok" {
 		t.Fatalf("token changed with the body: %q", tok)
+	}
+	if unsafe.StringData(tok) == unsafe.StringData(ev.UserMetadata[TokenKey].(string)) {
+		t.Fatal("the token shares the metadata's bytes")
 	}
 }
 
@@ -309,11 +314,9 @@ func FuzzDecodeEvent(f *testing.F) {
 			}
 			return
 		}
+		// The token is read from UserMetadata, which this compares.
 		if !sameEvent(got, ref) {
 			t.Fatalf("%.60q:\n got %+v\n ref %+v", body, got, ref)
-		}
-		if tok, want := got.token(), refToken(got.meta); tok != want {
-			t.Fatalf("%.60q: token %q, encoding/json reads %q", body, tok, want)
 		}
 	})
 }

@@ -350,7 +350,7 @@ func TestDeliveryResultsCounted(t *testing.T) {
 	}
 	defer r.Close()
 	key, _ := decodeSecret(vecSecret)
-	body := []byte(realisticBody)
+	body := realisticBody(t)
 	post := func(method, id string, sign bool) int {
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
 		req := httptest.NewRequest(method, "/hook", bytes.NewReader(body))

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -191,6 +192,40 @@ func (r *Receiver) Close() error {
 	return nil
 }
 
+// Verify authenticates one delivery and decodes its event. It is pure: it
+// neither remembers the delivery nor dispatches it, so it suits callers who
+// run their own HTTP stack (serverless functions, queues) and do their own
+// deduplication on Event.DedupeKey() (not Event.ID, which a JWS delivery
+// does not sign). h must hold the webhook-* headers (names in any case);
+// body must be the exact bytes received.
+//
+// Checks run cheapest first, and the body is parsed only once the signature
+// holds. Errors wrap the sentinels of this package (ErrMissingHeader,
+// ErrInvalidHeader, ErrInvalidTimestamp, ErrTimestampTooOld,
+// ErrTimestampTooNew, ErrNoMatchingSignature, ErrKeysUnavailable,
+// ErrPayloadTooLarge, ErrMalformedEvent); test them with errors.Is. Under
+// a recording span (ServeHTTP's, or the caller's), each call is a child
+// span ("gemhook.verify") with the scheme that matched or the class of the
+// failure; it never starts a trace of its own, so that it costs nothing
+// untraced.
+func (r *Receiver) Verify(ctx context.Context, h http.Header, body []byte) (*Event, error) {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return r.verify(ctx, h, body)
+	}
+	ctx, span := r.tel.tracer.Start(ctx, "gemhook.verify")
+	ev, err := r.verify(ctx, h, body)
+	if span.IsRecording() {
+		if err != nil {
+			span.SetAttributes(attrErrorType.String(rejectClass(err)))
+			span.SetStatus(codes.Error, rejectClass(err))
+		} else {
+			span.SetAttributes(attrScheme.String(ev.Scheme), attrEventType.String(ev.Type), attrJobName.String(ev.Resource))
+		}
+	}
+	span.End()
+	return ev, err
+}
+
 // verify is Verify without its span.
 func (r *Receiver) verify(ctx context.Context, h http.Header, body []byte) (*Event, error) {
 	if int64(len(body)) > r.maxBody {
@@ -260,18 +295,18 @@ func (r *Receiver) checkTime(sec int64) error {
 // need Gemini's key set. Unknown versions are skipped. A key set that cannot
 // be had is reported as ErrKeysUnavailable only when nothing else matched.
 func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, id, ts string, body []byte) (scheme signature.Scheme, replay, signer string, err error) {
-	var nV1, nV1a, nJWS int
+	var v1, v1a, jws bool
 	for _, e := range entries {
 		switch e.Scheme {
 		case signature.SchemeV1:
-			nV1++
+			v1 = true
 		case signature.SchemeV1a:
-			nV1a++
+			v1a = true
 		case signature.SchemeJWS:
-			nJWS++
+			jws = true
 		}
 	}
-	if nV1 > 0 {
+	if v1 {
 		set := r.secrets.Load()
 		if len(set.keys) > 0 {
 			v := set.pool.Get().(*signature.V1Verifier)
@@ -282,32 +317,31 @@ func (r *Receiver) authenticate(ctx context.Context, entries []signature.Entry, 
 			}
 		}
 	}
-	// The key set's own error says why (expired token, unknown key id...);
-	// it is kept for the logs, and still matches ErrNoMatchingSignature.
+	// The key set's error says why (expired token, unknown key id...); it
+	// is kept for the logs, and matches ErrNoMatchingSignature or
+	// ErrKeysUnavailable.
 	var unavailable, refused error
 	note := func(err error) {
 		switch {
 		case errors.Is(err, ErrKeysUnavailable):
 			unavailable = err
-		case refused == nil && errors.Is(err, ErrNoMatchingSignature):
-			refused = err
 		case refused == nil:
-			refused = fmt.Errorf("%w: %w", ErrNoMatchingSignature, err)
+			refused = err
 		}
 	}
-	if (nV1a > 0 || nJWS > 0) && r.keys == nil {
+	if (v1a || jws) && r.keys == nil {
 		note(errPerRequestOff)
-		nV1a, nJWS = 0, 0
+		v1a, jws = false, false
 	}
-	if nV1a > 0 {
-		err := r.verifyV1a(ctx, entries, id, ts, body)
+	if v1a {
+		err := r.keys.VerifyV1a(ctx, entries, id, ts, body)
 		if err == nil {
 			return signature.SchemeV1a, "", "", nil
 		}
 		note(err)
 	}
-	if nJWS > 0 {
-		replay, err := r.verifyJWS(ctx, entries, body)
+	if jws {
+		replay, err := r.keys.VerifyJWS(ctx, entries, body)
 		if err == nil {
 			return signature.SchemeJWS, replay, "", nil
 		}
@@ -349,8 +383,8 @@ func webhookHeaders(h http.Header) (id, ts, sig string, err error) {
 	var n [3]int
 	for k, v := range h {
 		i := webhookHeader(k)
-		if i < 0 {
-			continue
+		if i < 0 || len(v) == 0 {
+			continue // a spelling with no values is no header at all
 		}
 		n[i] += len(v)
 		if vals[i] == nil {

@@ -6,16 +6,25 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/gemhook/gemhook/internal/signature"
 )
 
-// realisticBody is a batch event as gemhook's own jobs produce it: with
-// user metadata and the correlation token, about 300 bytes.
-const realisticBody = `{"type":"batch.succeeded","version":"v1","timestamp":"2026-11-26T10:00:00Z","data":{"id":"batches/x2k4m6q8s0u2w4y6","output_file_uri":"files/batch-x2k4m6q8s0u2w4y6-output"},"user_metadata":{"tenant":"acme","job":"nightly-2026-11-26","gemhook_token":"Vt3l2v3oK2yq1o4mYc2d0A"}}`
+// realisticBody is testdata/events/metadata.json: a batch event as
+// gemhook's own jobs produce it, with the correlation token and two caller
+// keys in its user metadata.
+func realisticBody(tb testing.TB) []byte {
+	tb.Helper()
+	for _, bb := range benchBodies(tb) {
+		if bb.name == "metadata" {
+			return bb.body
+		}
+	}
+	tb.Fatal("no metadata body in testdata/events")
+	return nil
+}
 
 // BenchmarkVerifyRealistic: Receiver.Verify (v1 check and decode) of a
 // realistic body, with the default (global) telemetry providers. Run with
@@ -31,7 +40,7 @@ func benchVerify(b *testing.B, cfg ReceiverConfig) {
 	}
 	defer r.Close()
 	key, _ := decodeSecret(vecSecret)
-	body := []byte(realisticBody)
+	body := realisticBody(b)
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	h := http.Header{}
 	h.Set("Webhook-Id", "msg_bench")
@@ -58,10 +67,10 @@ func BenchmarkServeRealistic(b *testing.B) {
 	defer r.Close()
 	key, _ := decodeSecret(vecSecret)
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	body := bytes.Replace(realisticBody(b), []byte("batch.succeeded"), []byte("batch.progress"), 1)
 	reqs := make([]*http.Request, b.N)
 	for i := range reqs {
 		id := "msg_" + strconv.Itoa(i)
-		body := []byte(strings.Replace(realisticBody, "batch.succeeded", "batch.progress", 1))
 		req := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Webhook-Id", id)

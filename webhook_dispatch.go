@@ -19,9 +19,10 @@ var errDuplicate = errors.New("gemhook: duplicate delivery")
 
 // dispatch records one verified event in the Store, which hints every
 // replica whose jobs wait for it; the woken jobs read it from there. It
-// never waits on Gemini. An error other than errDuplicate means the event
-// was not taken and the sender should retry.
-func (r *Receiver) dispatch(ctx context.Context, ev *Event) error {
+// never waits on Gemini. dedupe is ev.DedupeKey(), which the caller has
+// already built. An error other than errDuplicate means the event was not
+// taken and the sender should retry.
+func (r *Receiver) dispatch(ctx context.Context, ev *Event, dedupe string) error {
 	key, terminal, ok := eventKey(ev)
 	if !ok {
 		return nil
@@ -34,7 +35,7 @@ func (r *Receiver) dispatch(ctx context.Context, ev *Event) error {
 		Message:  ev.Data.ErrorMessage,
 		Signer:   ev.signer,
 	}
-	dup, err := r.store.Deliver(ctx, key, ev.DedupeKey(), je)
+	dup, err := r.store.Deliver(ctx, key, dedupe, je)
 	switch {
 	case err != nil:
 		r.tel.storeError(ctx)

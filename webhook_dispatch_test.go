@@ -2,12 +2,16 @@ package gemhook
 
 import (
 	"context"
-
 	"errors"
-	"google.golang.org/genai"
+	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"google.golang.org/genai"
 )
 
 // flakyStore is a MemoryStore whose Deliver fails while down is set, as a
@@ -51,6 +55,45 @@ func TestStoreErrorAnswers503AndLosesNothing(t *testing.T) {
 	}
 	if n := h.events.Load(); n != 1 {
 		t.Fatalf("OnEvent ran %d times, want 1", n)
+	}
+}
+
+// While the Store is down, every retry is a 503 that would log a Warn
+// record: they share the rejections' bucket, so an outage costs a few
+// records a minute. They are not rejections: the sender was right.
+func TestStoreOutageLogsBounded(t *testing.T) {
+	t.Parallel()
+	now := vecTime
+	l := &logs{}
+	st := &flakyStore{MemoryStore: NewMemoryStore(MemoryStoreConfig{})}
+	h := newHarness(t, ReceiverConfig{Store: st, Logger: l.logger(), Now: func() time.Time { return now }})
+	st.down.Store(true)
+	const n = 50
+	post := func(i int) {
+		d := eventDelivery(t, "msg_"+strconv.Itoa(i), eventBody)
+		wantUnavailable(t, h.post(d.hdr, d.body))
+	}
+	for i := range n {
+		post(i)
+	}
+	recs := l.at(slog.LevelWarn, "webhook not accepted now")
+	if len(recs) != rejectBurst {
+		t.Fatalf("%d refusals at one instant made %d Warn records, want %d", n, len(recs), rejectBurst)
+	}
+	if r := recs[0]; r.attrs["reason"] != "store_unavailable" || !strings.Contains(r.attrs["err"], errUnreachable.Error()) || r.attrs["webhook_id"] != "msg_0" {
+		t.Errorf("record %+v", r)
+	}
+	now = now.Add(rejectEvery) // one more token; the tolerance is minutes
+	post(n)
+	recs = l.at(slog.LevelWarn, "webhook not accepted now")
+	if len(recs) != rejectBurst+1 {
+		t.Fatalf("after %v, %d records in all, want %d", rejectEvery, len(recs), rejectBurst+1)
+	}
+	if got := recs[rejectBurst].attrs["left_out_by_reason.store_unavailable"]; got != strconv.Itoa(n-rejectBurst) {
+		t.Errorf("left_out_by_reason.store_unavailable %q, want %d", got, n-rejectBurst)
+	}
+	if got := h.r.rejects.total.Load(); got != 0 {
+		t.Errorf("%d rejections counted, want 0", got)
 	}
 }
 
@@ -111,4 +154,19 @@ func TestLostStoreMakesWaitersAsk(t *testing.T) {
 	}
 	fx.c.Close()
 	fx.r.Close()
+}
+
+// eventKey runs on every delivery: only a video event's key, which is
+// built, allocates.
+func TestEventKeyAllocs(t *testing.T) {
+	for _, ev := range []*Event{
+		{Type: "batch.succeeded", Resource: "batches/abc123"},
+		{Type: "interaction.requires_action", Resource: "interactions/v1_abc"},
+		{Type: "batch.running", Resource: "batches/abc123"},
+		{Type: "webhook.ping", Resource: "hook"},
+	} {
+		if n := testing.AllocsPerRun(100, func() { _, _, _ = eventKey(ev) }); n != 0 {
+			t.Errorf("%s: %v allocations", ev.Type, n)
+		}
+	}
 }

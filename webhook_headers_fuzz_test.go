@@ -8,7 +8,8 @@ import (
 )
 
 // FuzzWebhookHeaders builds header maps by hand, as serverless adapters
-// do, with names in any case and any number of values. webhookHeaders must
+// do, with names in any case and any number of values, none included (a
+// line "Name:" with nothing after). webhookHeaders must
 // return a header's value exactly when it is present once under a single
 // spelling, and refuse it otherwise.
 func FuzzWebhookHeaders(f *testing.F) {
@@ -18,12 +19,14 @@ func FuzzWebhookHeaders(f *testing.F) {
 	f.Add("Webhook-Id: a\nWebhook-Timestamp: 1\nWebhook-Signature: v1,x\nwebhook-signature: v1,y\n")
 	f.Add("WEBHOOK-ID: a\nWebhook-Timestamp: 1\nWebhook-Timestamp: 1\nwebhook-SIGNATURE: v1,x\n")
 	f.Add("webhook-idx: a\nWebhook-Timestamp: 1\nWebhook-Signature: v1,x\n")
+	f.Add("Webhook-Id:\nwebhook-id: a\nWebhook-Timestamp: 1\nWebhook-Signature: v1,x\nwebhook-signature:\n")
 	f.Fuzz(func(t *testing.T, lines string) {
 		h := http.Header{}
 		for line := range strings.SplitSeq(lines, "\n") {
-			k, v, ok := strings.Cut(line, ": ")
-			if ok {
+			if k, v, ok := strings.Cut(line, ": "); ok {
 				h[k] = append(h[k], v)
+			} else if k, ok := strings.CutSuffix(line, ":"); ok && h[k] == nil {
+				h[k] = []string{}
 			}
 		}
 		id, ts, sig, err := webhookHeaders(h)

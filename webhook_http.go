@@ -19,6 +19,37 @@ import (
 // key set refresh or a restart, short next to a sender's backoff.
 const retryAfter = 5
 
+// ServeHTTP verifies a delivery, drops duplicates, and dispatches it:
+//
+//	2xx  accepted, including duplicates, unknown event types, and events
+//	     for jobs nobody here waits for
+//	400  malformed headers, or a verified body that is not a JSON object
+//	401  signature or timestamp check failed
+//	405  not POST; 408 body stalled past the server's ReadTimeout;
+//	413  body over MaxBodyBytes; 415 a media type other
+//	     than application/json (none at all is accepted), or compressed
+//	500  dispatch panicked (a bug; logged with its stack)
+//	503  keys unavailable, the event could not be taken now, or the
+//	     Receiver is closed (with Retry-After)
+//
+// It never answers 3xx or 410, which would make a sender give up on the
+// endpoint. Error bodies are generic; what failed is logged (rejections at
+// Warn, rate-limited). Each delivery is a server span ("POST", after the
+// HTTP semantic conventions) linked to its job's submission, and is counted
+// in gemhook.webhook.deliveries.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	ctx, span := r.tel.tracer.Start(req.Context(), spanName(req.Method), serverSpan...)
+	if !span.IsRecording() && !r.tel.deliveries.Enabled(ctx) {
+		r.serve(w, req)
+		span.End()
+		return
+	}
+	d := &exchange{ResponseWriter: w, span: span}
+	ctx = context.WithValue(ctx, exchangeKey{}, d)
+	r.serve(d, req.WithContext(ctx))
+	r.delivered(ctx, span, d, req)
+}
+
 // serve is ServeHTTP without its span and metric.
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	if r.closed.Load() {
@@ -64,8 +95,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	ev.Endpoint = req.URL.Path
 	if err := r.accept(req.Context(), ev); err != nil {
-		r.log.LogAttrs(req.Context(), slogWarn, "webhook not accepted now",
-			attrErr(err), attrID(ev.ID), attrPath(req.URL.Path))
+		r.notAccepted(req.Context(), err, ev, req.URL.Path)
 		if errors.Is(err, errDispatchPanic) {
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
@@ -109,7 +139,7 @@ func (r *Receiver) accept(ctx context.Context, ev *Event) (err error) {
 		r.log.LogAttrs(ctx, slogError, "webhook dispatch panicked", attrErr(err), attrID(ev.ID),
 			attrStack(debug.Stack()))
 	}()
-	err = r.dispatch(ctx, ev)
+	err = r.dispatch(ctx, ev, key)
 	dup := errors.Is(err, errDuplicate)
 	if dup {
 		err = nil

@@ -13,19 +13,6 @@ import (
 	"github.com/gemhook/gemhook/internal/leaktest"
 )
 
-// Gemini's events are thin; the default cap is sized for them, not for the
-// megabyte a sender may declare.
-func TestDefaultMaxBodyBytesSmall(t *testing.T) {
-	t.Parallel()
-	if DefaultMaxBodyBytes > 64<<10 {
-		t.Fatalf("DefaultMaxBodyBytes = %d, want at most 64 KiB", DefaultMaxBodyBytes)
-	}
-	h := newHarness(t, ReceiverConfig{})
-	if h.r.maxBody != DefaultMaxBodyBytes {
-		t.Fatalf("zero MaxBodyBytes gives %d", h.r.maxBody)
-	}
-}
-
 // firstRead closes entered the first time the handler reads the body.
 type firstRead struct {
 	io.ReadCloser

@@ -18,37 +18,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// ServeHTTP verifies a delivery, drops duplicates, and dispatches it:
-//
-//	2xx  accepted, including duplicates, unknown event types, and events
-//	     for jobs nobody here waits for
-//	400  malformed headers, or a verified body that is not a JSON object
-//	401  signature or timestamp check failed
-//	405  not POST; 408 body stalled past the server's ReadTimeout;
-//	413  body over MaxBodyBytes; 415 a media type other
-//	     than application/json (none at all is accepted), or compressed
-//	500  dispatch panicked (a bug; logged with its stack)
-//	503  keys unavailable, the event could not be taken now, or the
-//	     Receiver is closed (with Retry-After)
-//
-// It never answers 3xx or 410, which would make a sender give up on the
-// endpoint. Error bodies are generic; what failed is logged (rejections at
-// Warn, rate-limited). Each delivery is a server span ("POST", after the
-// HTTP semantic conventions) linked to its job's submission, and is counted
-// in gemhook.webhook.deliveries.
-func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	ctx, span := r.tel.tracer.Start(req.Context(), spanName(req.Method), serverSpan...)
-	if !span.IsRecording() && !r.tel.deliveries.Enabled(ctx) {
-		r.serve(w, req)
-		span.End()
-		return
-	}
-	d := &exchange{ResponseWriter: w, span: span}
-	ctx = context.WithValue(ctx, exchangeKey{}, d)
-	r.serve(d, req.WithContext(ctx))
-	r.delivered(ctx, span, d, req)
-}
-
 // serverSpan are the start options of a delivery's span, built once so
 // that an untraced delivery allocates no more for them.
 var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
@@ -223,39 +192,6 @@ func kindOfKey(key string) JobKind {
 	return KindInteraction
 }
 
-// Verify authenticates one delivery and decodes its event. It is pure: it
-// neither remembers the delivery nor dispatches it, so it suits callers who
-// run their own HTTP stack (serverless functions, queues) and do their own
-// deduplication on Event.ID. h must hold the webhook-* headers (names in any
-// case); body must be the exact bytes received.
-//
-// Checks run cheapest first, and the body is parsed only once the signature
-// holds. Errors wrap the sentinels of this package (ErrMissingHeader,
-// ErrInvalidHeader, ErrInvalidTimestamp, ErrTimestampTooOld,
-// ErrTimestampTooNew, ErrNoMatchingSignature, ErrKeysUnavailable,
-// ErrPayloadTooLarge, ErrMalformedEvent); test them with errors.Is. Under
-// a recording span (ServeHTTP's, or the caller's), each call is a child
-// span ("gemhook.verify") with the scheme that matched or the class of the
-// failure; it never starts a trace of its own, so that it costs nothing
-// untraced.
-func (r *Receiver) Verify(ctx context.Context, h http.Header, body []byte) (*Event, error) {
-	if !trace.SpanFromContext(ctx).IsRecording() {
-		return r.verify(ctx, h, body)
-	}
-	ctx, span := r.tel.tracer.Start(ctx, "gemhook.verify")
-	ev, err := r.verify(ctx, h, body)
-	if span.IsRecording() {
-		if err != nil {
-			span.SetAttributes(attrErrorType.String(rejectClass(err)))
-			span.SetStatus(codes.Error, rejectClass(err))
-		} else {
-			span.SetAttributes(attrScheme.String(ev.Scheme), attrEventType.String(ev.Type), attrJobName.String(ev.Resource))
-		}
-	}
-	span.End()
-	return ev, err
-}
-
 // rejectClass names the errors.Is class of a refused delivery: what logs
 // and metrics say instead of the error's text, which may quote the
 // sender's input.
@@ -309,10 +245,11 @@ func clip(s string) string {
 	return s
 }
 
-// Rejections are logged through a token bucket on the Receiver's clock: a
-// burst of rejectBurst records, then one per rejectEvery, each saying how
-// many were left out since the last one and why. A flood of forgeries
-// costs a few records a minute, whatever its rate.
+// Rejections, and verified deliveries that could not be taken, are logged
+// through a token bucket on the Receiver's clock: a burst of rejectBurst
+// records, then one per rejectEvery, each saying how many were left out
+// since the last one and why. A flood of forgeries, or of retries while
+// the Store is down, costs a few records a minute, whatever its rate.
 const (
 	rejectBurst = 5
 	rejectEvery = 10 * time.Second
@@ -342,11 +279,26 @@ func (l *rejectLog) lastClass() string {
 // the body.
 func (r *Receiver) rejected(ctx context.Context, err error, path string) {
 	class := rejectClass(err)
+	r.rejects.total.Add(1)
+	r.rejects.mu.Lock()
+	r.rejects.class = class
+	r.rejects.mu.Unlock()
+	r.warnLimited(ctx, "webhook delivery rejected", class, slog.String("path", clip(path)))
+}
+
+// notAccepted logs, through the same bucket, a verified delivery that
+// could not be taken now (the Store failed, dispatch panicked). It is not
+// a rejection: the sender was right, and its retry will be taken.
+func (r *Receiver) notAccepted(ctx context.Context, err error, ev *Event, path string) {
+	r.warnLimited(ctx, "webhook not accepted now", rejectClass(err), attrErr(err), attrID(ev.ID), attrPath(path))
+}
+
+// warnLimited logs msg at Warn with reason class and attrs, or, when the
+// bucket is empty, counts it as left out.
+func (r *Receiver) warnLimited(ctx context.Context, msg, class string, attrs ...slog.Attr) {
 	l := &r.rejects
-	l.total.Add(1)
 	now := r.now()
 	l.mu.Lock()
-	l.class = class
 	if l.last.IsZero() {
 		l.tokens = rejectBurst
 	} else if d := now.Sub(l.last); d > 0 {
@@ -365,18 +317,20 @@ func (r *Receiver) rejected(ctx context.Context, err error, path string) {
 		return
 	}
 	l.tokens--
-	attrs := []slog.Attr{slog.String("reason", class), slog.String("path", clip(path))}
+	// A new slice, so that the caller's attrs need not escape.
+	all := append(make([]slog.Attr, 0, len(attrs)+3), slog.String("reason", class))
+	all = append(all, attrs...)
 	if l.leftN > 0 {
 		byClass := make([]any, 0, 2*len(l.left))
 		for c, n := range l.left {
 			byClass = append(byClass, slog.Uint64(c, n))
 		}
-		attrs = append(attrs, slog.Uint64("left_out", l.leftN), slog.Group("left_out_by_reason", byClass...))
+		all = append(all, slog.Uint64("left_out", l.leftN), slog.Group("left_out_by_reason", byClass...))
 		clear(l.left)
 		l.leftN = 0
 	}
 	l.mu.Unlock()
-	r.log.LogAttrs(ctx, slog.LevelWarn, "webhook delivery rejected", attrs...)
+	r.log.LogAttrs(ctx, slog.LevelWarn, msg, all...)
 }
 
 // resynced counts a (re)established subscription to the Store's hints and

@@ -2,6 +2,7 @@ package gemhook
 
 import (
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -22,5 +23,28 @@ func TestNewReceiverRefusesBadConfig(t *testing.T) {
 			}
 			t.Errorf("%s: NewReceiver = %v, want ErrInvalidConfig", name, err)
 		}
+	}
+}
+
+// A hand-built map can hold a spelling with no values beside one with a
+// value: the empty one is no header, and the other is the header's value.
+func TestWebhookHeadersEmptySpelling(t *testing.T) {
+	t.Parallel()
+	h := http.Header{
+		"Webhook-Id":        {},
+		"webhook-id":        {"msg_1"},
+		"Webhook-Timestamp": {"1"},
+		"Webhook-Signature": {"v1,x"},
+	}
+	// Map order is random: try enough times to see both spellings first.
+	for range 32 {
+		id, ts, sig, err := webhookHeaders(h)
+		if err != nil || id != "msg_1" || ts != "1" || sig != "v1,x" {
+			t.Fatalf("webhookHeaders = %q, %q, %q, %v", id, ts, sig, err)
+		}
+	}
+	h["Webhook-Signature"] = []string{}
+	if _, _, _, err := webhookHeaders(h); !errors.Is(err, ErrMissingHeader) {
+		t.Fatalf("empty signature slice: err %v, want ErrMissingHeader", err)
 	}
 }

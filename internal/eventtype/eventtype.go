@@ -70,46 +70,15 @@ func Names(keep func(Type) bool) []string {
 	return out
 }
 
-// Lookup returns the type with this exact name.
+// Lookup returns the type with this exact name. It runs on every
+// delivery; with nine names, a loop is as quick as a hash.
 func Lookup(name string) (Type, bool) {
-	for h := slot(name); h >= 0 && slots[h] != 0; h = (h + 1) % slotCount {
-		if t := &types[slots[h]-1]; t.Name == name {
-			return *t, true
+	for _, t := range types {
+		if t.Name == name {
+			return t, true
 		}
 	}
 	return Type{}, false
-}
-
-// slotCount is a power of two well above the number of types, so that
-// probes stay short and the modulo is a mask.
-const slotCount = 32
-
-// slots index types for Lookup, which runs on every delivery: a name's
-// slot holds its position in types plus one or, when another name took
-// it, the next free slot does. With the names of today no two share a
-// slot, so a lookup compares one string.
-var slots = func() (s [slotCount]uint8) {
-	for i := range types {
-		h := slot(types[i].Name)
-		for s[h] != 0 {
-			h = (h + 1) % slotCount
-		}
-		s[h] = uint8(i + 1)
-	}
-	return s
-}()
-
-// An empty slot must remain, or a lookup of an unlisted name would not end.
-var _ [slotCount - len(types) - 1]struct{}
-
-// slot hashes a name cheaply, from its length and its third byte from the
-// end. It is -1 for names too short to be listed.
-func slot(name string) int {
-	n := len(name)
-	if n < 3 {
-		return -1
-	}
-	return (n + int(name[n-3])) % slotCount
 }
 
 // FamilyOf returns the family a name's prefix says, for listed types and

@@ -80,15 +80,3 @@ func TestLookupAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations", n)
 	}
 }
-
-// The comment on slots promises one comparison per lookup of a listed name.
-func TestSlotsDoNotCollide(t *testing.T) {
-	t.Parallel()
-	taken := map[int]string{}
-	for _, name := range Names(nil) {
-		if other, ok := taken[slot(name)]; ok {
-			t.Errorf("%q and %q share slot %d", name, other, slot(name))
-		}
-		taken[slot(name)] = name
-	}
-}

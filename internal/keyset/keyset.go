@@ -12,7 +12,9 @@
 // forgery.
 //
 // It is internal because the Receiver owns the policy around it: which
-// schemes a delivery may use, and what callers see of its errors.
+// schemes a delivery may use. Its two verification sentinels are the
+// Receiver's own: gemhook re-exports them as ErrKeysUnavailable and
+// ErrNoMatchingSignature.
 package keyset
 
 import (
@@ -46,12 +48,12 @@ const (
 // Errors of New, VerifyV1a and VerifyJWS. A verification's error wraps
 // ErrNoMatch (the delivery is forged, or not for this receiver) or
 // ErrUnavailable (it could not be checked; the sender should retry), and
-// text that says why.
+// text that says why. Those two read as gemhook's, which they are.
 var (
-	ErrUnavailable = errors.New("keyset: keys unavailable")
-	ErrNoMatch     = errors.New("keyset: no matching signature")
-	ErrClosed      = errors.New("key set closed") // wrapped with ErrUnavailable
-	ErrURL         = errors.New("keyset: not an absolute http(s) URL")
+	ErrUnavailable = errors.New("gemhook: webhook signing keys unavailable")
+	ErrNoMatch     = errors.New("gemhook: no matching webhook signature")
+	ErrClosed      = errors.New("key set closed") // wrapped with ErrUnavailable; see Config.Closed
+	ErrURL         = errors.New("not an absolute http(s) URL")
 	ErrRedirect    = errors.New("JWKS endpoint answered with a redirect, which is not followed")
 )
 
@@ -67,6 +69,10 @@ type Config struct {
 	// OnFetch, if set, is called after every fetch with its error (nil
 	// on success), for metrics.
 	OnFetch func(ctx context.Context, err error)
+	// Closed is what a verification that needs a fetch after Close
+	// fails with, wrapped with ErrUnavailable; nil: ErrClosed. The
+	// Receiver passes its own, so that callers can tell it was closed.
+	Closed error
 }
 
 // Set is a key set that fetches and refreshes itself. It is safe for
@@ -80,6 +86,7 @@ type Set struct {
 	audience string
 	issuer   string
 	onFetch  func(context.Context, error)
+	closedBy error // Config.Closed
 
 	state atomic.Pointer[keyState]
 	sf    singleflight.Group
@@ -113,6 +120,7 @@ func New(cfg Config) (*Set, error) {
 		audience: cfg.Audience,
 		issuer:   cfg.Issuer,
 		onFetch:  cfg.OnFetch,
+		closedBy: cfg.Closed,
 		kick:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 	}
@@ -121,6 +129,9 @@ func New(cfg Config) (*Set, error) {
 	}
 	if k.log == nil {
 		k.log = slog.New(slog.DiscardHandler)
+	}
+	if k.closedBy == nil {
+		k.closedBy = ErrClosed
 	}
 	if k.issuer == "" {
 		k.issuer = defaultIssuer
@@ -194,7 +205,7 @@ func (k *Set) start(gap time.Duration) (<-chan singleflight.Result, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.closed {
-		return nil, ErrClosed
+		return nil, k.closedBy
 	}
 	k.startRefresher()
 	if !k.inflight {
@@ -328,7 +339,7 @@ func (k *Set) refresher() {
 
 // Close stops the refresher and any fetch in flight, and waits for them.
 // Verifications after Close use the set held while it is fresh enough,
-// and then fail with ErrClosed. Close is idempotent.
+// and then fail with Config.Closed. Close is idempotent.
 func (k *Set) Close() {
 	k.mu.Lock()
 	if k.closed {

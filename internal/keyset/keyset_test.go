@@ -424,6 +424,14 @@ func TestClosed(t *testing.T) {
 			t.Fatalf("closed before any fetch: %v", err)
 		}
 		g.wantHits(t, 0)
+
+		// The owner's error, when it gives one, stands in for ErrClosed.
+		mine := errors.New("owner closed")
+		h := newFixture(t, standardDoc(t), func(c *Config) { c.Closed = mine })
+		h.set.Close()
+		if err := h.v1a(t, edKey(0)); !errors.Is(err, mine) || !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrClosed) {
+			t.Fatalf("closed, with Config.Closed: %v", err)
+		}
 	})
 }
 

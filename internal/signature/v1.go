@@ -40,17 +40,10 @@ func NewV1Verifier(keys [][]byte) *V1Verifier {
 	return v
 }
 
-// Verify reports whether any v1 entry carries the MAC of id.ts.body under
-// any key. Each entry is decoded once; every comparison is constant time, and
-// every key is tried for every entry, so timing does not reveal which key or
-// entry matched.
-func (v *V1Verifier) Verify(entries []Entry, id, ts string, body []byte) bool {
-	return v.Match(entries, id, ts, body) >= 0
-}
-
-// Match is Verify that also says which key matched: the index of the
-// first key under which an entry carries the MAC, or -1. Every key is
-// still tried for every entry.
+// Match returns the index of the first key under which a v1 entry carries
+// the MAC of id.ts.body, or -1. Each entry is decoded once; every
+// comparison is constant time, and every key is tried for every entry, so
+// timing does not reveal which key or entry matched.
 func (v *V1Verifier) Match(entries []Entry, id, ts string, body []byte) int {
 	var want [MaxEntries][macLen]byte
 	n := 0
