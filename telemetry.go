@@ -166,11 +166,6 @@ func fetchClass(err error) string {
 	return "fetch_failed"
 }
 
-const (
-	slogWarn  = slog.LevelWarn
-	slogError = slog.LevelError
-)
-
 func attrErr(err error) slog.Attr  { return slog.String("err", err.Error()) }
 func attrPath(p string) slog.Attr  { return slog.String("path", p) }
 func attrID(id string) slog.Attr   { return slog.String("webhook_id", id) }

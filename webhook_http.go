@@ -136,7 +136,7 @@ func (r *Receiver) accept(ctx context.Context, ev *Event) (err error) {
 		p := recover()
 		err = fmt.Errorf("%w: %v", errDispatchPanic, p)
 		r.seen.Finish(key, call, err)
-		r.log.LogAttrs(ctx, slogError, "webhook dispatch panicked", attrErr(err), attrID(ev.ID),
+		r.log.LogAttrs(ctx, slog.LevelError, "webhook dispatch panicked", attrErr(err), attrID(ev.ID),
 			attrStack(debug.Stack()))
 	}()
 	err = r.dispatch(ctx, ev, key)
@@ -163,7 +163,7 @@ func (r *Receiver) notify(ctx context.Context, ev *Event) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			r.log.LogAttrs(ctx, slogError, "OnEvent panicked", slog.Any("panic", p), attrID(ev.ID),
+			r.log.LogAttrs(ctx, slog.LevelError, "OnEvent panicked", slog.Any("panic", p), attrID(ev.ID),
 				attrStack(debug.Stack()))
 		}
 	}()
